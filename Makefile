@@ -1,0 +1,53 @@
+# newsdrop: `make` = lint + types + tests. Everything runs from the locked venv in .venv.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.synced
+
+.PHONY: all venv run test check lint types pytest audit docs bench soak clean
+
+all: test
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(STAMP): $(BIN)/uv pyproject.toml uv.lock
+	$(BIN)/uv sync --frozen --python $(BIN)/python
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## run: the whole pipeline on ./inbox (embedded Redis unless REDIS_URL is set)
+run: venv
+	$(BIN)/newsdrop up
+
+## test: lint, types, the whole test suite (what CI runs)
+test: lint types pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: venv
+	scripts/typecheck-tree.sh
+	MYPYPATH=build/typecheck $(BIN)/mypy -p newsdrop
+
+pytest: venv
+	$(BIN)/python -m pytest -m "not soak" $(PYTEST_ARGS)
+
+audit: venv
+	scripts/audit.sh
+
+docs: venv
+	$(BIN)/python -m newsdrop.docs_gen docs
+
+bench: venv
+	$(BIN)/newsdrop bench
+
+soak: venv
+	$(BIN)/python -m pytest -m soak tests/reliability $(PYTEST_ARGS)
+
+clean:
+	rm -rf build .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,3 @@
+from newsdrop.cli import main
+
+main()

@@ -1,0 +1,87 @@
+"""The ``newsdrop`` command. It sits above both services and only translates arguments."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from newsdrop.shared.files import walk_candidates
+from newsdrop.shared.parse import DEFAULT_MAX_BYTES, Parsed, parse_article
+
+app = typer.Typer(
+    name="newsdrop",
+    help="Drop news-article files into a folder, get a clean deduplicated Redis stream.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """newsdrop: ingest article files, dedupe them, publish a compacted changelog."""
+
+
+def _expand(paths: list[Path], include: str) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(walk_candidates(path, include))
+        elif path.exists():
+            files.append(path)
+        else:
+            typer.echo(f"newsdrop check: no such file or folder: {path}", err=True)
+            raise typer.Exit(2)
+    return files
+
+
+@app.command()
+def check(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive).")],
+    json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    max_file_bytes: Annotated[
+        int, typer.Option(help="Reject files larger than this (too_large).")
+    ] = DEFAULT_MAX_BYTES,
+    include: Annotated[str, typer.Option(help="Glob of file names to check in folders.")] = "*",
+) -> None:
+    """Validate article files without Redis. Exit 0: all OK, 1: some rejected, 2: usage."""
+    rejected = 0
+    for path in _expand(paths, include):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            result: Parsed | tuple[str, str] = ("unreadable", exc.strerror or str(exc))
+        else:
+            parsed = parse_article(data, max_bytes=max_file_bytes)
+            result = parsed if isinstance(parsed, Parsed) else (parsed.reason, parsed.detail)
+        if isinstance(result, Parsed):
+            record = {
+                "path": str(path),
+                "ok": True,
+                "id": result.id,
+                "url": result.url,
+                "reason": None,
+                "detail": None,
+            }
+            line = f"OK {result.id} {result.url}"
+        else:
+            rejected += 1
+            reason, detail = result
+            record = {
+                "path": str(path),
+                "ok": False,
+                "id": None,
+                "url": None,
+                "reason": str(reason),
+                "detail": detail,
+            }
+            line = f"REJECT {reason} {path}: {detail}"
+        sys.stdout.write(orjson.dumps(record).decode() + "\n" if json_lines else line + "\n")
+    raise typer.Exit(1 if rejected else 0)
+
+
+def main() -> None:
+    app()

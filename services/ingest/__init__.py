@@ -1,0 +1,1 @@
+"""Ingest service: watch the inbox, parse files, publish articles."""

