@@ -202,7 +202,8 @@ def test_deep_block_nesting_rejected_not_crashing() -> None:
 
 def test_naive_and_offset_dates_become_utc() -> None:
     p = parsed(
-        b"---\ntitle: x\nwebUrl: https://e.com/\npublishedDateTime: 2021-03-11 20:10:00+02:00\n---\n"
+        b"---\ntitle: x\nwebUrl: https://e.com/\n"
+        b"publishedDateTime: 2021-03-11 20:10:00+02:00\n---\n"
     )
     assert p.wire["publishedDateTime"] == "2021-03-11T18:10:00Z"
     p = parsed(b"---\ntitle: x\nwebUrl: https://e.com/\npublishedDateTime: 2021-03-11\n---\n")

@@ -1,0 +1,78 @@
+"""Ops HTTP endpoints shared by both services: liveness, readiness, Prometheus metrics.
+
+Served in-process by FastStream's ASGI app (``AsgiFastStream(..., asgi_routes=...)``) under
+uvicorn. Responses never carry article data or settings values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import orjson
+from faststream.asgi import AsgiResponse, get
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from redis.asyncio import Redis
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+READY_CHECK_TIMEOUT = 2.0
+
+
+def _json(body: Mapping[str, Any], status: int) -> AsgiResponse:
+    return AsgiResponse(
+        orjson.dumps(body), status_code=status, headers={"content-type": "application/json"}
+    )
+
+
+async def _run_check(check: ReadinessCheck) -> bool:
+    try:
+        return await asyncio.wait_for(check(), timeout=READY_CHECK_TIMEOUT)
+    except Exception:
+        return False
+
+
+def redis_ping_check(client: Redis) -> ReadinessCheck:
+    """A readiness check that passes while Redis answers PING."""
+
+    async def ping() -> bool:
+        return bool(await client.ping())
+
+    return ping
+
+
+def ops_routes(
+    service: str,
+    checks: Mapping[str, ReadinessCheck],
+    registry: CollectorRegistry,
+) -> list[tuple[str, Any]]:
+    """The three ops routes for ``AsgiFastStream(asgi_routes=...)``."""
+
+    @get(include_in_schema=False)
+    async def live(scope: Any) -> AsgiResponse:
+        return _json({"status": "alive", "service": service}, 200)
+
+    @get(include_in_schema=False)
+    async def ready(scope: Any) -> AsgiResponse:
+        names = list(checks)
+        results = await asyncio.gather(*(_run_check(checks[name]) for name in names))
+        outcome = dict(zip(names, results, strict=True))
+        ok = all(results)
+        body = {
+            "status": "ready" if ok else "not_ready",
+            "service": service,
+            "checks": outcome,
+            "failing": [name for name, passed in outcome.items() if not passed],
+        }
+        return _json(body, 200 if ok else 503)
+
+    @get(include_in_schema=False)
+    async def metrics(scope: Any) -> AsgiResponse:
+        return AsgiResponse(
+            generate_latest(registry),
+            status_code=200,
+            headers={"content-type": CONTENT_TYPE_LATEST},
+        )
+
+    return [("/health/live", live), ("/health/ready", ready), ("/metrics", metrics)]
