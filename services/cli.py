@@ -83,5 +83,17 @@ def check(
     raise typer.Exit(1 if rejected else 0)
 
 
+def _register_service_commands() -> None:
+    # Each service owns its commands (newsdrop.<service>.commands.register(app)).
+    from newsdrop.ingest.commands import register as register_ingest
+    from newsdrop.store.commands import register as register_store
+
+    register_ingest(app)
+    register_store(app)
+
+
+_register_service_commands()
+
+
 def main() -> None:
     app()

@@ -1,0 +1,9 @@
+"""CLI commands of the ingest service, registered on the `newsdrop` Typer app."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this service's commands to `app` (placeholder until the service lands)."""
