@@ -85,11 +85,13 @@ def check(
 
 def _register_service_commands() -> None:
     # Each service owns its commands (newsdrop.<service>.commands.register(app)).
+    from newsdrop.bench.commands import register as register_bench
     from newsdrop.ingest.commands import register as register_ingest
     from newsdrop.store.commands import register as register_store
 
     register_ingest(app)
     register_store(app)
+    register_bench(app)
 
 
 _register_service_commands()

@@ -8,6 +8,7 @@ pattern. On top we add only what the design asks for: no fragment and a sorted q
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 from courlan.clean import TRACKERS_RE
@@ -15,6 +16,7 @@ from url_normalize import url_normalize
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 MAX_URL_LENGTH = 4096
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class BadUrlError(ValueError):
@@ -33,7 +35,7 @@ def canonical_url(url: str) -> str:
         raise BadUrlError("empty URL")
     if len(text) > MAX_URL_LENGTH:
         raise BadUrlError(f"URL longer than {MAX_URL_LENGTH} characters")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+    if _CONTROL_CHARS.search(text):
         raise BadUrlError("URL contains control characters")
     scheme = urlsplit(text).scheme.lower()
     if scheme not in ALLOWED_SCHEMES:

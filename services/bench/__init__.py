@@ -1,0 +1,1 @@
+"""Benchmark: newsdrop against a naive baseline, in one run, against a private Redis."""
