@@ -24,7 +24,7 @@ run: venv
 	$(BIN)/newsdrop up
 
 ## test: lint, types, the whole test suite (what CI runs)
-test: lint types pytest
+test: lint types audit pytest
 
 lint: venv
 	$(BIN)/ruff check .
