@@ -49,3 +49,13 @@ def test_asyncapi_documents_name_the_streams() -> None:
         "newsdrop:rejected",
     }
     assert "ChangelogEntry" in store["components"]["schemas"]
+
+
+def test_settings_tables_in_docs_are_fresh() -> None:
+    from newsdrop.docs_gen import SETTINGS_START, markdown_targets, with_settings_table
+
+    root = DOCS.parents[1]
+    for path in markdown_targets(root):
+        text = path.read_text()
+        assert SETTINGS_START in text, f"{path} has no settings table markers"
+        assert with_settings_table(text) == text, f"settings table in {path} is stale: make docs"
