@@ -110,6 +110,9 @@ class Settings(BaseSettings):
         default=100_000, gt=0, description="Approximate MAXLEN of the rejected stream."
     )
     store_port: int = Field(default=8082, ge=0, le=65535, description="Store HTTP port.")
+    trim_seconds: float = Field(
+        default=5.0, ge=0, description="Trim acknowledged input entries this often; 0 = off."
+    )
 
     @field_validator("volatile_fields", mode="before")
     @classmethod

@@ -1,0 +1,83 @@
+"""Pure translation of raw ``ingested`` stream entries into upsert arguments."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from newsdrop.shared.wire import CHANGELOG_FIELDS
+
+RawFields = dict[bytes, bytes]
+RawEntry = tuple[bytes, RawFields | None]
+
+_ID = re.compile(r"[0-9a-f]{32}")
+_HASH = re.compile(r"[0-9a-f]{1,128}")
+_VERSION = re.compile(r"[0-9]{18}\.[0-9]{20}\.[0-9a-f]{1,128}")
+
+
+@dataclass(frozen=True, slots=True)
+class Upsert:
+    """One message as the upsert script takes it."""
+
+    entry_id: str
+    id: str
+    url: str
+    version: str
+    content_hash: str
+    article: bytes
+
+    def argv(self) -> tuple[str | bytes, ...]:
+        return (self.entry_id, self.id, self.url, self.version, self.content_hash, self.article)
+
+
+@dataclass(frozen=True, slots=True)
+class BadEntry:
+    """An entry the store cannot apply: it stays pending until dead-lettered."""
+
+    entry_id: str
+    detail: str
+    fields: RawFields
+
+
+def _text(fields: RawFields, name: str) -> str:
+    value = fields.get(name.encode())
+    if value is None:
+        raise ValueError(f"missing field {name!r}")
+    try:
+        return value.decode()
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"field {name!r} is not UTF-8") from exc
+
+
+def to_upsert(entry_id: bytes, fields: RawFields) -> Upsert | BadEntry:
+    """Validate one entry; the script trusts what this returns."""
+    eid = entry_id.decode()
+    try:
+        article_id = _text(fields, "id")
+        url = _text(fields, "url")
+        version = _text(fields, "version")
+        content_hash = _text(fields, "content_hash")
+        article = fields.get(b"article")
+        if article is None:
+            raise ValueError("missing field 'article'")
+    except ValueError as exc:
+        return BadEntry(eid, str(exc), fields)
+    if not _ID.fullmatch(article_id):
+        return BadEntry(eid, "field 'id' is not 32 lowercase hex digits", fields)
+    if not _HASH.fullmatch(content_hash):
+        return BadEntry(eid, "field 'content_hash' is not lowercase hex", fields)
+    if not _VERSION.fullmatch(version):
+        return BadEntry(eid, "field 'version' is not a newsdrop version string", fields)
+    if not url.startswith(("http://", "https://")):
+        return BadEntry(eid, "field 'url' is not an http(s) URL", fields)
+    return Upsert(eid, article_id, url, version, content_hash, article)
+
+
+def changelog_entry(fields: dict[str, str]) -> dict[str, str]:
+    """The public fields of a changelog entry, in contract order (for printing)."""
+    return {name: fields[name] for name in CHANGELOG_FIELDS if name in fields}
+
+
+def field_text(fields: RawFields, name: str, default: str = "") -> str:
+    value = fields.get(name.encode())
+    return default if value is None else value.decode(errors="replace")

@@ -1,0 +1,72 @@
+"""Prometheus metrics of one store process, in its own registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from newsdrop.store.upsert import Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class StoreMetrics:
+    registry: CollectorRegistry
+    consumed: Counter
+    applied: Counter
+    duplicate: Counter
+    stale: Counter
+    reclaimed: Counter
+    failed: Counter
+    dead_lettered: Counter
+    batch_seconds: Histogram
+    group_lag: Gauge
+    pending: Gauge
+    redis_errors: Counter
+
+    @classmethod
+    def create(cls) -> StoreMetrics:
+        registry = CollectorRegistry()
+
+        def counter(name: str, doc: str) -> Counter:
+            return Counter(f"newsdrop_store_{name}", doc, registry=registry)
+
+        return cls(
+            registry=registry,
+            consumed=counter("messages_consumed", "Input entries received (read or reclaimed)."),
+            applied=counter("applied", "Versions stored and announced in the changelog."),
+            duplicate=counter("duplicate", "Versions identical to the stored one."),
+            stale=counter("stale", "Versions older than the stored one."),
+            reclaimed=counter("reclaimed", "Pending entries taken over from idle consumers."),
+            failed=counter("failed", "Entries that failed processing (left pending)."),
+            dead_lettered=counter("dead_lettered", "Entries moved to the rejected stream."),
+            batch_seconds=Histogram(
+                "newsdrop_store_batch_seconds",
+                "Time to apply one batch.",
+                registry=registry,
+                buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            ),
+            group_lag=Gauge(
+                "newsdrop_store_group_lag",
+                "Input entries not yet delivered to the group.",
+                registry=registry,
+            ),
+            pending=Gauge(
+                "newsdrop_store_pending",
+                "Input entries delivered but not acknowledged.",
+                registry=registry,
+            ),
+            redis_errors=Counter(
+                "newsdrop_redis_connection_errors",
+                "Redis connection errors seen by the store.",
+                registry=registry,
+            ),
+        )
+
+    def count(self, outcome: Outcome) -> None:
+        if outcome is Outcome.APPLIED:
+            self.applied.inc()
+        elif outcome is Outcome.DUPLICATE:
+            self.duplicate.inc()
+        elif outcome is Outcome.STALE:
+            self.stale.inc()

@@ -1,0 +1,76 @@
+"""Bounded input: trim ``ingested`` below what every consumer group still needs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+
+@dataclass(frozen=True, slots=True)
+class GroupState:
+    name: str
+    last_delivered: str
+    oldest_pending: str | None
+    pending: int
+    lag: int | None
+
+
+def stream_id(text: str) -> tuple[int, int]:
+    millis, _, seq = text.partition("-")
+    return int(millis), int(seq or 0)
+
+
+def trim_floor(groups: Sequence[GroupState]) -> str | None:
+    """The MINID below which every entry is delivered and acknowledged by every group.
+
+    Entries at or after a group's last-delivered id may be undelivered; entries at or
+    after its oldest pending id may be unacknowledged. None: nothing may be trimmed.
+    """
+    if not groups:
+        return None
+    marks = [g.last_delivered for g in groups]
+    marks += [g.oldest_pending for g in groups if g.oldest_pending is not None]
+    floor = min(marks, key=stream_id)
+    return None if stream_id(floor) == (0, 0) else floor
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def group_states(redis: Redis, stream: str) -> list[GroupState]:
+    """Every consumer group of ``stream`` (read before its pending summaries: see trim)."""
+    states = []
+    for info in await redis.xinfo_groups(stream):
+        name = _text(info["name"])
+        oldest = None
+        if int(info["pending"]) > 0:
+            summary = await redis.xpending(stream, name)
+            oldest = _text(summary["min"]) if summary.get("min") else None
+        lag = info.get("lag")
+        states.append(
+            GroupState(
+                name=name,
+                last_delivered=_text(info["last-delivered-id"]),
+                oldest_pending=oldest,
+                pending=int(info["pending"]),
+                lag=None if lag is None else int(lag),
+            )
+        )
+    return states
+
+
+async def trim_acknowledged(redis: Redis, stream: str, groups: Sequence[GroupState]) -> int:
+    """XTRIM MINID to the floor; returns the number of entries removed.
+
+    Safe against concurrent consumers: ids delivered after ``groups`` was read are greater
+    than the last-delivered id read then, and acks only shrink the pending lists.
+    """
+    floor = trim_floor(groups)
+    if floor is None:
+        return 0
+    removed: int = await redis.xtrim(stream, minid=floor, approximate=False)
+    return removed

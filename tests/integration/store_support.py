@@ -1,0 +1,87 @@
+"""Helpers for store tests: real corpus entries in, a real consumer drained to idle."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+from newsdrop.shared.keys import STORE_GROUP, Keys
+from newsdrop.shared.parse import Parsed, parse_article
+from newsdrop.shared.redis_client import async_redis
+from newsdrop.shared.settings import Settings
+from newsdrop.shared.wire import Source, ingested_fields
+from newsdrop.store.consumer import StoreConsumer
+from newsdrop.store.metrics import StoreMetrics
+
+
+def parse_bytes(data: bytes) -> Parsed:
+    parsed = parse_article(data)
+    assert isinstance(parsed, Parsed), parsed
+    return parsed
+
+
+def entry_fields(data: bytes, path: str, mtime_ns: int) -> dict[str, str | bytes]:
+    """The ``ingested`` fields ingest would write for this file content."""
+    source = Source(path, mtime_ns, len(data), hashlib.sha256(data).hexdigest())
+    return ingested_fields(parse_bytes(data), source)
+
+
+def file_fields(file: Path, mtime_ns: int | None = None) -> dict[str, str | bytes]:
+    data = file.read_bytes()
+    return entry_fields(data, file.name, mtime_ns if mtime_ns is not None else time.time_ns())
+
+
+def settings_for(keys: Keys, url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "redis_url": url,
+        "prefix": keys.prefix,
+        "consumer_name": "test-consumer",
+        "trim_seconds": 0,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(0.05)
+
+
+def settled(client: redis.Redis, keys: Keys) -> bool:
+    """Every input entry delivered to the group and acknowledged."""
+    groups = {g["name"]: g for g in client.xinfo_groups(keys.ingested)}
+    group = groups.get(STORE_GROUP)
+    return group is not None and group["pending"] == 0 and group["lag"] == 0
+
+
+async def drain_async(settings: Settings, limit: float = 20.0) -> StoreConsumer:
+    """Run one consumer until the group has nothing undelivered or pending."""
+    url = settings.redis_url_value()
+    assert url is not None
+    client = async_redis(url)
+    sync = redis.Redis.from_url(url, decode_responses=True)
+    consumer = StoreConsumer(client, settings, StoreMetrics.create())
+    deadline = time.monotonic() + limit
+    try:
+        await consumer.ensure_group()
+        await consumer.drain_own_pending()
+        while True:
+            await consumer.step()
+            if settled(sync, settings.keys):
+                return consumer
+            assert time.monotonic() < deadline, "consumer did not settle"
+    finally:
+        await client.aclose()
+        sync.close()
+
+
+def drain(settings: Settings, timeout: float = 20.0) -> StoreConsumer:
+    return asyncio.run(drain_async(settings, timeout))
