@@ -1,0 +1,567 @@
+"""The one invariant checker of the reliability suite.
+
+Every scenario ends here. The expected outcome is computed with the pure code (the shared
+parser and version rule) from what the scenario dropped into the inbox; the actual outcome is
+read from Redis. The promise being checked (design.md, failure model):
+
+* the changelog holds exactly one entry per expected article id, carrying the content of the
+  latest version by the design's rule (timestamp, mtime_ns, content hash), and nothing else;
+* the article hashes point at those live changelog entries and agree with them;
+* the store's consumer group has read everything and has nothing pending;
+* every rejected file is in the dead-letter stream with its reason, and nothing else is;
+* no version was announced twice (the changelog's ``entries-added`` counter is bounded by the
+  number of distinct (id, version) pairs dropped; ``procs.ChangelogRecorder`` sees each one).
+
+Version strings and copies: the design drops an incoming version whose content hash equals the
+stored one ("duplicate"). When the same bytes were dropped twice (two paths, or a path rewritten
+back), the stored version string may be that of the first copy to arrive, so the checker
+accepts any dropped version string that carries the winning content. The content itself must
+be the latest version's: that part is strict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import redis
+
+from newsdrop.shared.keys import STORE_GROUP, Keys
+from newsdrop.shared.parse import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_VOLATILE_FIELDS,
+    Parsed,
+    parse_article,
+)
+from newsdrop.shared.parse import content_hash as compute_content_hash
+from newsdrop.shared.version import version_string
+from newsdrop.shared.wire import CHANGELOG_FIELDS
+
+# Keys the ingest adds to the article JSON on top of the file's own fields (wire.article_json).
+ADDED_ARTICLE_KEYS = ("id", "url", "source", "ingestedAt")
+REJECTED_FIELDS = ("path", "reason", "detail", "size", "sha256", "at")
+ANY_REASON = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """One file version put into the inbox, as ingest will see it.
+
+    ``required``: the version stayed on disk unchanged until the pipeline went quiet, so it must
+    have been seen. ``required=False``: it was overwritten or deleted early and may or may not
+    have been read (a late read is fine, a missing one too).
+    """
+
+    path: str
+    data: bytes
+    mtime_ns: int
+    required: bool = True
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedVersion:
+    id: str
+    url: str
+    version: str
+    content_hash: str
+    path: str
+    sha256: str
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedRejection:
+    path: str
+    reasons: frozenset[str]  # ANY_REASON in it: any reason is acceptable
+    required: bool
+
+    def accepts(self, reason: str) -> bool:
+        return ANY_REASON in self.reasons or reason in self.reasons
+
+
+@dataclass
+class Expected:
+    """The outcome the pure code predicts for a set of drops."""
+
+    versions: dict[str, list[ExpectedVersion]] = field(default_factory=dict)
+    rejections: list[ExpectedRejection] = field(default_factory=list)
+    max_bytes: int = DEFAULT_MAX_BYTES
+    volatile_fields: tuple[str, ...] = DEFAULT_VOLATILE_FIELDS
+    _parse_cache: dict[bytes, Parsed | tuple[str, str]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_drops(cls, drops: Iterable[Drop], **options: Any) -> Expected:
+        expected = cls(**options)
+        for drop in drops:
+            expected.add(drop)
+        return expected
+
+    def _parse(self, data: bytes) -> Parsed | tuple[str, str]:
+        key = hashlib.sha256(data).digest()
+        cached = self._parse_cache.get(key)
+        if cached is None:
+            result = parse_article(
+                data, max_bytes=self.max_bytes, volatile_fields=self.volatile_fields
+            )
+            cached = result if isinstance(result, Parsed) else (str(result.reason), result.detail)
+            self._parse_cache[key] = cached
+        return cached
+
+    def add(self, drop: Drop) -> Parsed | tuple[str, str]:
+        """Record one dropped version; returns what the parser makes of it."""
+        result = self._parse(drop.data)
+        if isinstance(result, Parsed):
+            version = version_string(result.timestamp, drop.mtime_ns, result.content_hash)
+            self.versions.setdefault(result.id, []).append(
+                ExpectedVersion(
+                    id=result.id,
+                    url=result.url,
+                    version=version,
+                    content_hash=result.content_hash,
+                    path=drop.path,
+                    sha256=drop.sha256,
+                    required=drop.required,
+                )
+            )
+        else:
+            self.reject(drop.path, result[0], required=drop.required)
+        return result
+
+    def reject(self, path: str, *reasons: str, required: bool = True) -> None:
+        """Expect a dead letter for ``path`` (any of ``reasons``; none given = any reason)."""
+        self.rejections.append(
+            ExpectedRejection(path, frozenset(reasons or (ANY_REASON,)), required)
+        )
+
+    def allow_rejection(self, path: str, *reasons: str) -> None:
+        """A dead letter for ``path`` may appear (e.g. ``unreadable`` for a vanished file)."""
+        self.reject(path, *reasons, required=False)
+
+    @property
+    def distinct_versions(self) -> int:
+        """Distinct (id, version) pairs: the most announcements the changelog may see."""
+        return sum(len({v.version for v in vs}) for vs in self.versions.values())
+
+    def winner(self, article_id: str) -> ExpectedVersion | None:
+        """The latest required version of one article by the design's rule (None: no required)."""
+        required = [v for v in self.versions.get(article_id, []) if v.required]
+        return max(required, key=lambda v: v.version) if required else None
+
+    def required_ids(self) -> set[str]:
+        return {i for i, vs in self.versions.items() if any(v.required for v in vs)}
+
+
+@dataclass
+class Report:
+    """What the checker found: ``problems`` empty means every invariant holds."""
+
+    problems: list[str] = field(default_factory=list)
+    figures: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, problem: str) -> None:
+        self.problems.append(problem)
+
+    def __str__(self) -> str:
+        figures = ", ".join(f"{k}={v}" for k, v in sorted(self.figures.items()))
+        if self.ok:
+            return f"invariants hold ({figures})"
+        shown = self.problems[:40]
+        more = len(self.problems) - len(shown)
+        lines = [f"{len(self.problems)} invariant violation(s) ({figures}):"]
+        lines += [f"  - {p}" for p in shown]
+        if more:
+            lines.append(f"  ... and {more} more")
+        return "\n".join(lines)
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _fields(raw: Mapping[Any, Any]) -> dict[str, str]:
+    return {_text(k): _text(v) for k, v in raw.items()}
+
+
+def _short(value: str, width: int = 24) -> str:
+    return value if len(value) <= width else value[:width] + "…"
+
+
+def _stream_entries(client: redis.Redis, key: str) -> list[tuple[str, dict[str, str]]]:
+    entries: list[tuple[str, dict[str, str]]] = []
+    start = "-"
+    while True:
+        chunk = client.xrange(key, min=start, max="+", count=5000)
+        if not chunk:
+            return entries
+        for entry_id, raw in chunk:
+            entries.append((_text(entry_id), _fields(raw)))
+        last = _text(chunk[-1][0])
+        start = "(" + last
+        if len(chunk) < 5000:
+            return entries
+
+
+def _stream_info(client: redis.Redis, key: str) -> dict[str, Any]:
+    try:
+        info = client.xinfo_stream(key)
+    except redis.ResponseError:
+        return {}
+    return {_text(k): v for k, v in info.items()}
+
+
+def _entry_id_tuple(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def read_changelog(client: redis.Redis, keys: Keys) -> list[tuple[str, dict[str, str]]]:
+    return _stream_entries(client, keys.articles)
+
+
+def read_rejected(client: redis.Redis, keys: Keys) -> list[tuple[str, dict[str, str]]]:
+    return _stream_entries(client, keys.rejected)
+
+
+def check_changelog(
+    client: redis.Redis, keys: Keys, expected: Expected, report: Report
+) -> dict[str, tuple[str, dict[str, str]]]:
+    """Exactly one entry per expected id, with the winning content; returns id -> entry."""
+    entries = read_changelog(client, keys)
+    report.figures["changelog_entries"] = len(entries)
+    by_id: dict[str, list[tuple[str, dict[str, str]]]] = defaultdict(list)
+    for entry_id, fields in entries:
+        names = tuple(fields)
+        if set(names) != set(CHANGELOG_FIELDS):
+            report.add(
+                f"changelog entry {entry_id} has fields {sorted(names)}, "
+                f"expected exactly {list(CHANGELOG_FIELDS)}"
+            )
+        by_id[fields.get("id", "")].append((entry_id, fields))
+
+    live: dict[str, tuple[str, dict[str, str]]] = {}
+    for article_id, found in sorted(by_id.items()):
+        if len(found) > 1:
+            report.add(
+                f"article {article_id} appears {len(found)} times in the changelog "
+                f"(entries {', '.join(e for e, _ in found)}): the stream must be compacted"
+            )
+        entry_id, fields = found[-1]
+        live[article_id] = (entry_id, fields)
+        versions = expected.versions.get(article_id)
+        if not versions:
+            report.add(
+                f"unexpected article in changelog: id={article_id} url={fields.get('url')!r} "
+                f"(entry {entry_id}); no dropped file has this id"
+            )
+            continue
+        _check_entry(article_id, entry_id, fields, versions, expected, report)
+
+    for article_id in sorted(expected.required_ids() - set(by_id)):
+        winner = expected.winner(article_id)
+        assert winner is not None
+        report.add(
+            f"missing article {article_id} url={winner.url!r}: expected version "
+            f"{_short(winner.version, 60)} from {winner.path!r}, not in the changelog"
+        )
+    return live
+
+
+def _check_entry(
+    article_id: str,
+    entry_id: str,
+    fields: dict[str, str],
+    versions: list[ExpectedVersion],
+    expected: Expected,
+    report: Report,
+) -> None:
+    url = versions[0].url
+    if fields.get("url") != url:
+        report.add(f"article {article_id}: url {fields.get('url')!r}, expected {url!r}")
+    stored_version = fields.get("version", "")
+    stored_hash = fields.get("content_hash", "")
+    winner = expected.winner(article_id)
+    # Acceptable winning contents: the latest required version's, or that of an optional
+    # version later than it (an early-overwritten version the pipeline happened to read).
+    winning = {
+        v.content_hash
+        for v in versions
+        if v is winner or (not v.required and (winner is None or v.version > winner.version))
+    }
+    carriers = {v.version for v in versions if v.content_hash == stored_hash}
+    if stored_hash not in winning:
+        known = {v.content_hash: v for v in versions}
+        what = (
+            f"an older version ({_short(known[stored_hash].version, 60)} from "
+            f"{known[stored_hash].path!r})"
+            if stored_hash in known
+            else "content no dropped file has"
+        )
+        best = winner or max(versions, key=lambda v: v.version)
+        report.add(
+            f"article {article_id}: changelog holds {what} with content_hash "
+            f"{_short(stored_hash, 12)}; the latest version is "
+            f"{_short(best.version, 60)} (content_hash {_short(best.content_hash, 12)}) "
+            f"from {best.path!r}"
+        )
+    elif stored_version not in carriers:
+        report.add(
+            f"article {article_id}: version {stored_version!r} was never dropped with content "
+            f"{_short(stored_hash, 12)} (dropped versions of it: {sorted(carriers)})"
+        )
+    _check_article_json(article_id, fields, versions, expected, report)
+
+
+def _check_article_json(
+    article_id: str,
+    fields: dict[str, str],
+    versions: list[ExpectedVersion],
+    expected: Expected,
+    report: Report,
+) -> None:
+    try:
+        document = orjson.loads(fields.get("article", ""))
+    except orjson.JSONDecodeError as exc:
+        report.add(f"article {article_id}: `article` field is not JSON ({exc})")
+        return
+    if not isinstance(document, dict):
+        report.add(f"article {article_id}: `article` field is not a JSON object")
+        return
+    if document.get("id") != article_id or document.get("url") != fields.get("url"):
+        report.add(
+            f"article {article_id}: article JSON says id={document.get('id')!r} "
+            f"url={document.get('url')!r}, entry says id={article_id!r} url={fields.get('url')!r}"
+        )
+    own = {k: v for k, v in document.items() if k not in ADDED_ARTICLE_KEYS}
+    recomputed = compute_content_hash(own, expected.volatile_fields)
+    if recomputed != fields.get("content_hash"):
+        report.add(
+            f"article {article_id}: the article JSON hashes to {_short(recomputed, 12)} "
+            f"but the entry says content_hash {_short(fields.get('content_hash', ''), 12)}"
+        )
+    source = document.get("source")
+    sha = source.get("sha256") if isinstance(source, dict) else None
+    version = fields.get("version")
+    shas = {v.sha256 for v in versions if v.version == version}
+    if shas and sha not in shas:
+        report.add(
+            f"article {article_id}: source.sha256 {sha!r} is not the file that carried version "
+            f"{_short(version or '', 60)} ({sorted(shas)})"
+        )
+
+
+def check_article_hashes(
+    client: redis.Redis,
+    keys: Keys,
+    live: dict[str, tuple[str, dict[str, str]]],
+    report: Report,
+) -> None:
+    """Every article hash agrees with its live changelog entry, and vice versa."""
+    seen: set[str] = set()
+    for raw_key in client.scan_iter(match=f"{keys.article_prefix}*", count=1000):
+        key = _text(raw_key)
+        article_id = key[len(keys.article_prefix) :]
+        seen.add(article_id)
+        stored = _fields(client.hgetall(key))
+        entry = live.get(article_id)
+        if entry is None:
+            report.add(f"hash {key} exists but article {article_id} is not in the changelog")
+            continue
+        entry_id, fields = entry
+        if stored.get("entry_id") != entry_id:
+            report.add(
+                f"hash {key}: entry_id {stored.get('entry_id')!r} but the live changelog entry "
+                f"is {entry_id!r}"
+            )
+        for name in ("version", "content_hash"):
+            if stored.get(name) != fields.get(name):
+                report.add(
+                    f"hash {key}: {name} {_short(stored.get(name) or '', 60)!r} differs from "
+                    f"the changelog's {_short(fields.get(name) or '', 60)!r}"
+                )
+        if not stored.get("updated_at"):
+            report.add(f"hash {key}: no updated_at")
+    for article_id in sorted(set(live) - seen):
+        report.add(f"article {article_id} is in the changelog but has no hash")
+
+
+def check_consumer_group(
+    client: redis.Redis, keys: Keys, expected: Expected, report: Report
+) -> None:
+    """The store's group has read the whole input and has nothing pending."""
+    info = _stream_info(client, keys.ingested)
+    report.figures["ingested_added"] = int(info.get("entries-added", 0) or 0)
+    report.figures["ingested_length"] = int(info.get("length", 0) or 0)
+    if not info:
+        if expected.required_ids():
+            report.add(f"input stream {keys.ingested} does not exist")
+        return
+    try:
+        groups = {_text(g["name"]): g for g in client.xinfo_groups(keys.ingested)}
+    except redis.ResponseError as exc:
+        report.add(f"cannot read consumer groups of {keys.ingested}: {exc}")
+        return
+    group = groups.get(STORE_GROUP)
+    if group is None:
+        report.add(f"consumer group {STORE_GROUP!r} of {keys.ingested} does not exist")
+        return
+    pending = client.xpending(keys.ingested, STORE_GROUP)
+    count = int(pending.get("pending", 0))
+    report.figures["pending"] = count
+    if count:
+        consumers = {_text(c["name"]): int(c["pending"]) for c in pending.get("consumers", [])}
+        report.add(
+            f"{count} entries pending in group {STORE_GROUP!r} of {keys.ingested} "
+            f"(ids {_text(pending.get('min'))}..{_text(pending.get('max'))}, by consumer "
+            f"{consumers})"
+        )
+    last_generated = _text(info.get("last-generated-id") or "0-0")
+    last_delivered = _text(group.get("last-delivered-id") or "0-0")
+    if _entry_id_tuple(last_delivered) < _entry_id_tuple(last_generated):
+        lag = group.get("lag")
+        report.add(
+            f"group {STORE_GROUP!r} has not read the whole input: last delivered "
+            f"{last_delivered}, last added {last_generated} (lag {lag})"
+        )
+
+
+def check_rejected(
+    client: redis.Redis,
+    keys: Keys,
+    expected: Expected,
+    report: Report,
+    *,
+    allow_duplicate_rejections: bool,
+) -> None:
+    """Each expected rejection is there with its reason; nothing unexpected is."""
+    entries = read_rejected(client, keys)
+    report.figures["rejected_entries"] = len(entries)
+    by_path: dict[str, list[ExpectedRejection]] = defaultdict(list)
+    for rejection in expected.rejections:
+        by_path[rejection.path].append(rejection)
+    found: Counter[tuple[str, str]] = Counter()
+    for entry_id, fields in entries:
+        missing = [name for name in REJECTED_FIELDS if name not in fields]
+        if missing:
+            report.add(f"rejected entry {entry_id} lacks fields {missing}: {fields}")
+        path, reason = fields.get("path", ""), fields.get("reason", "")
+        found[(path, reason)] += 1
+        if not any(r.accepts(reason) for r in by_path.get(path, [])):
+            wanted = sorted({x for r in by_path.get(path, []) for x in r.reasons})
+            report.add(
+                f"unexpected dead letter {entry_id}: path={path!r} reason={reason!r} "
+                f"detail={_short(fields.get('detail', ''), 80)!r}"
+                + (f" (expected reasons {wanted})" if wanted else " (no dead letter expected)")
+            )
+    for rejection in expected.rejections:
+        if not rejection.required:
+            continue
+        if not any(
+            count
+            for (path, reason), count in found.items()
+            if path == rejection.path and rejection.accepts(reason)
+        ):
+            got = sorted(reason for (path, reason) in found if path == rejection.path)
+            report.add(
+                f"missing dead letter: path={rejection.path!r} reason in "
+                f"{sorted(rejection.reasons)}" + (f" (found reasons {got})" if got else "")
+            )
+    repeats = sum(count - 1 for count in found.values() if count > 1)
+    report.figures["rejected_repeats"] = repeats
+    if repeats and not allow_duplicate_rejections:
+        twice = sorted(key for key, count in found.items() if count > 1)[:10]
+        report.add(f"{repeats} repeated dead letters, e.g. {twice}")
+
+
+def check_announcements(
+    client: redis.Redis, keys: Keys, expected: Expected, report: Report
+) -> None:
+    """No version was announced twice: XADDs to the changelog <= distinct (id, version)."""
+    info = _stream_info(client, keys.articles)
+    added = int(info.get("entries-added", 0) or 0)
+    report.figures["announced"] = added
+    bound = expected.distinct_versions
+    if added > bound:
+        report.add(
+            f"the changelog saw {added} XADDs but only {bound} distinct (article, version) "
+            f"pairs were dropped: something was announced twice"
+        )
+
+
+def check(
+    client: redis.Redis,
+    keys: Keys,
+    expected: Expected,
+    *,
+    allow_duplicate_rejections: bool = True,
+) -> Report:
+    """Run every invariant; never raises for a violation (see ``assert_invariants``)."""
+    report = Report()
+    report.figures["expected_articles"] = len(expected.required_ids())
+    report.figures["distinct_versions"] = expected.distinct_versions
+    live = check_changelog(client, keys, expected, report)
+    check_article_hashes(client, keys, live, report)
+    check_consumer_group(client, keys, expected, report)
+    check_rejected(
+        client, keys, expected, report, allow_duplicate_rejections=allow_duplicate_rejections
+    )
+    check_announcements(client, keys, expected, report)
+    report.figures["resends"] = max(
+        0, report.figures.get("ingested_added", 0) - expected.distinct_versions
+    )
+    return report
+
+
+def assert_invariants(
+    client: redis.Redis, keys: Keys, expected: Expected, **options: Any
+) -> Report:
+    report = check(client, keys, expected, **options)
+    assert report.ok, str(report)
+    return report
+
+
+def wait_for_invariants(
+    client: redis.Redis,
+    keys: Keys,
+    expected: Expected,
+    *,
+    timeout: float = 60.0,
+    interval: float = 0.25,
+    stable_for: float = 1.0,
+    **options: Any,
+) -> Report:
+    """Poll until every invariant holds and keeps holding for ``stable_for`` seconds.
+
+    The deadline is for the pipeline to go quiet; the stability window catches a late
+    duplicate or a late overwrite arriving just after a first passing check.
+    """
+    deadline = time.monotonic() + timeout
+    report = Report(problems=["not checked yet"])
+    passed_at: float | None = None
+    while True:
+        try:
+            report = check(client, keys, expected, **options)
+        except redis.ConnectionError as exc:  # Redis being restarted by the scenario
+            report = Report(problems=[f"Redis unreachable: {exc}"])
+        now = time.monotonic()
+        if report.ok:
+            passed_at = passed_at if passed_at is not None else now
+            if now - passed_at >= stable_for:
+                return report
+        else:
+            passed_at = None
+        if now > deadline:
+            raise AssertionError(f"after {timeout:.0f}s: {report}")
+        time.sleep(interval)
