@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from importlib.metadata import version
+import logging
+import math
+import signal
 
 from faststream.asgi import AsgiFastStream
 from faststream.redis import RedisBroker
-from faststream.specification import AsyncAPI
 from redis.asyncio import Redis
 
 from newsdrop.shared.logging import get_logger
@@ -19,10 +20,7 @@ from newsdrop.shared.ops import ops_routes
 from newsdrop.shared.redis_client import async_redis
 from newsdrop.shared.settings import Settings
 from newsdrop.store.consumer import StoreConsumer
-from newsdrop.store.contract import declare_changelog
 from newsdrop.store.metrics import StoreMetrics
-
-__version__ = version("newsdrop")
 
 
 class MissingRedisUrlError(ValueError):
@@ -93,8 +91,13 @@ def build(settings: Settings, redis: Redis | None = None) -> tuple[AsgiFastStrea
         )
     metrics = StoreMetrics.create()
     runtime = StoreRuntime(settings, metrics, redis)
-    broker = RedisBroker(url or "redis://localhost", graceful_timeout=settings.graceful_timeout)
-    declare_changelog(broker, settings.keys)
+    # The broker gives the lifecycle and the ASGI app; it declares no subscriber (the loop
+    # is ours, see consumer.py) and the AsyncAPI document comes from shared/contract.py.
+    broker = RedisBroker(
+        url or "redis://localhost",
+        graceful_timeout=settings.graceful_timeout,
+        logger=logging.getLogger("newsdrop.store.faststream"),
+    )
     routes = ops_routes(
         "store",
         {"redis": runtime.redis_ok, "consumer": runtime.consumer_ok},
@@ -105,7 +108,7 @@ def build(settings: Settings, redis: Redis | None = None) -> tuple[AsgiFastStrea
         asgi_routes=routes,
         after_startup=[runtime.start],
         on_shutdown=[runtime.stop],
-        specification=AsyncAPI(title="newsdrop store", version=__version__),
+        logger=logging.getLogger("newsdrop.store.faststream"),
     )
     return app, runtime
 
@@ -113,3 +116,24 @@ def build(settings: Settings, redis: Redis | None = None) -> tuple[AsgiFastStrea
 def create_app() -> AsgiFastStream:
     """Factory for ``faststream run --factory``: settings from the environment."""
     return build_app(Settings())
+
+
+def serve(settings: Settings) -> None:
+    """Run the store until SIGTERM/SIGINT; a graceful stop exits normally (status 0)."""
+    # uvicorn re-raises the signal it caught once it has shut down; with these handlers the
+    # re-raised signal is a no-op, so a graceful stop is a clean exit rather than death by it.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    app = build_app(settings)
+    asyncio.run(
+        app.run(
+            log_level=logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO),
+            run_extra_options={
+                "host": settings.http_host,
+                "port": settings.store_port,
+                "log_config": None,
+                "access_log": "false",
+                "timeout_graceful_shutdown": math.ceil(settings.graceful_timeout),
+            },
+        )
+    )

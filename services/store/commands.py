@@ -1,9 +1,190 @@
-"""CLI commands of the store service, registered on the `newsdrop` Typer app."""
+"""CLI commands of the store side: `store`, `tail`, `get`, `stats`, and `up` (services/up.py).
+
+Entry points only translate: options -> Settings, then a call into the service or queries.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import redis
 import typer
+from pydantic import ValidationError
+
+from newsdrop.shared.redis_server import redact_url
+from newsdrop.shared.settings import Settings
+from newsdrop.shared.urls import BadUrlError
+
+RedisUrlOption = Annotated[
+    str | None,
+    typer.Option("--redis-url", help="Redis URL (default: REDIS_URL, else a running `up`)."),
+]
+PrefixOption = Annotated[str | None, typer.Option(help="Key prefix (default: newsdrop).")]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with the given non-None command-line values on top."""
+    values = {name: value for name, value in overrides.items() if value is not None}
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        typer.echo(f"newsdrop: invalid settings:\n{exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def tool_redis_url(settings: Settings) -> str:
+    """REDIS_URL / --redis-url, else the URL a running `newsdrop up` wrote to its state dir."""
+    from newsdrop.up import read_state_url
+
+    url = settings.redis_url_value() or read_state_url(settings.state_dir)
+    if url is None:
+        typer.echo(
+            "newsdrop: no Redis: set REDIS_URL (or --redis-url), or start `newsdrop up` "
+            f"here (it records its server in {settings.state_dir})",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return url
+
+
+@contextlib.contextmanager
+def tool_client(settings: Settings) -> Iterator[redis.Redis]:
+    url = tool_redis_url(settings)
+    client = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=3)
+    try:
+        yield client
+    except redis.ConnectionError as exc:
+        typer.echo(f"newsdrop: cannot reach Redis at {redact_url(url)}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        client.close()
+
+
+def _emit(text: str) -> None:
+    typer.echo(text)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this service's commands to `app` (placeholder until the service lands)."""
+    """Add the store's commands and `up` to `app`."""
+
+    @app.command()
+    def store(
+        redis_url: RedisUrlOption = None,
+        prefix: PrefixOption = None,
+        port: Annotated[int | None, typer.Option(help="HTTP port (default 8082).")] = None,
+        consumer_name: Annotated[
+            str | None, typer.Option(help="Consumer name (default host-pid).")
+        ] = None,
+        batch: Annotated[int | None, typer.Option(help="Max entries per read.")] = None,
+        log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, ...")] = None,
+    ) -> None:
+        """Run the store service: dedupe, keep the latest version, publish the changelog."""
+        from newsdrop.shared.logging import configure_logging
+        from newsdrop.store.app import serve
+
+        settings = load_settings(
+            redis_url=redis_url,
+            prefix=prefix,
+            store_port=port,
+            consumer_name=consumer_name,
+            store_batch=batch,
+            log_level=log_level,
+        )
+        if settings.redis_url_value() is None:
+            typer.echo(
+                "newsdrop store: set REDIS_URL (or --redis-url); `newsdrop up` provides one.",
+                err=True,
+            )
+            raise typer.Exit(2)
+        configure_logging("store", settings.log_level, settings.log_format)
+        serve(settings)
+
+    @app.command()
+    def tail(
+        from_start: Annotated[
+            bool, typer.Option("--from-start", help="Every current article first.")
+        ] = False,
+        json_lines: Annotated[
+            bool, typer.Option("--json", help="One JSON object per line.")
+        ] = False,
+        limit: Annotated[
+            int | None, typer.Option(help="Exit after this many entries.", min=1)
+        ] = None,
+        redis_url: RedisUrlOption = None,
+        prefix: PrefixOption = None,
+    ) -> None:
+        """Print changelog changes as they arrive (title, url, version). Ctrl-C stops."""
+        from newsdrop.store.queries import follow
+
+        settings = load_settings(redis_url=redis_url, prefix=prefix)
+        seen = 0
+        with tool_client(settings) as client, contextlib.suppress(KeyboardInterrupt):
+            for change in follow(client, settings.keys, from_start=from_start):
+                _emit(orjson.dumps(change.document()).decode() if json_lines else change.line())
+                seen += 1
+                if limit is not None and seen >= limit:
+                    break
+
+    @app.command()
+    def get(
+        article: Annotated[str, typer.Argument(help="Article URL (any form) or 32-hex id.")],
+        redis_url: RedisUrlOption = None,
+        prefix: PrefixOption = None,
+    ) -> None:
+        """Print the latest version of one article as JSON. Exit 1 when unknown."""
+        from newsdrop.store.queries import latest, resolve_article_id
+
+        settings = load_settings(redis_url=redis_url, prefix=prefix)
+        try:
+            article_id = resolve_article_id(article)
+        except BadUrlError as exc:
+            typer.echo(f"newsdrop get: not an article id or URL: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        with tool_client(settings) as client:
+            change = latest(client, settings.keys, article_id)
+        if change is None:
+            typer.echo(f"newsdrop get: no article {article_id}", err=True)
+            raise typer.Exit(1)
+        _emit(orjson.dumps(change.document(), option=orjson.OPT_INDENT_2).decode())
+
+    @app.command()
+    def stats(
+        json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+        redis_url: RedisUrlOption = None,
+        prefix: PrefixOption = None,
+    ) -> None:
+        """Print counts: articles, changelog length, pending, rejected, duplicates, stale."""
+        from newsdrop.store.queries import stats as read_stats
+
+        settings = load_settings(redis_url=redis_url, prefix=prefix)
+        with tool_client(settings) as client:
+            counts = read_stats(client, settings.keys)
+        if json_out:
+            _emit(orjson.dumps(counts).decode())
+            return
+        width = max(len(name) for name in counts)
+        for name, value in counts.items():
+            _emit(f"{name.replace('_', ' '):<{width}}  {'-' if value is None else value}")
+
+    @app.command()
+    def up(
+        inbox: Annotated[
+            Path | None, typer.Option(help="Folder to watch (default ./inbox).")
+        ] = None,
+        redis_url: Annotated[
+            str | None,
+            typer.Option("--redis-url", help="Use this Redis (default REDIS_URL, else embedded)."),
+        ] = None,
+        state_dir: Annotated[
+            Path | None, typer.Option(help="Embedded Redis data (default ./.newsdrop).")
+        ] = None,
+    ) -> None:
+        """Run the whole pipeline: (embedded) Redis, ingest and store, supervised."""
+        from newsdrop.up import run_up
+
+        settings = load_settings(inbox=inbox, redis_url=redis_url, state_dir=state_dir)
+        raise typer.Exit(run_up(settings))

@@ -1,0 +1,212 @@
+"""`newsdrop up`: Redis (given or embedded), then ingest and store as supervised children.
+
+Children are restarted with back-off when they exit; SIGINT/SIGTERM/SIGHUP stop them with
+SIGTERM (each finishes its in-flight work within graceful_timeout), then the embedded server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from newsdrop.shared.logging import configure_logging, get_logger
+from newsdrop.shared.redis_server import EmbeddedRedis, NoRedisServerError, redact_url
+from newsdrop.shared.settings import Settings
+from newsdrop.store.backoff import Backoff
+
+STATE_URL_FILE = "redis.url"
+STABLE_SECONDS = 30.0  # a child that ran this long before exiting restarts without delay
+POLL_SECONDS = 0.1
+KILL_MARGIN_SECONDS = 5.0
+
+log = get_logger("newsdrop.up")
+
+
+def read_state_url(state_dir: Path) -> str | None:
+    """The URL of the embedded server a running `newsdrop up` uses in ``state_dir``."""
+    try:
+        text = (state_dir / STATE_URL_FILE).read_text().strip()
+    except OSError:
+        return None
+    return text or None
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class Child:
+    """One supervised service process."""
+
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    next_start: float = 0.0
+    restarts: int = 0
+    backoff: Backoff = field(default_factory=lambda: Backoff(base=0.5, cap=30.0))
+
+    def start(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            self.argv, env=env, start_new_session=True, preexec_fn=_die_with_parent
+        )
+        self.started_at = time.monotonic()
+        log.info("child_started", child=self.name, pid=self.process.pid, restarts=self.restarts)
+
+    def check(self, now: float) -> None:
+        """Notice an exit and schedule the restart."""
+        if self.process is None or self.process.poll() is None:
+            return
+        code = self.process.returncode
+        ran = now - self.started_at
+        if ran >= STABLE_SECONDS:
+            self.backoff.reset()
+        delay = self.backoff.next()
+        log.error(
+            "child_exited",
+            child=self.name,
+            code=code,
+            ran_s=round(ran, 1),
+            restart_in_s=round(delay, 1),
+        )
+        self.process = None
+        self.restarts += 1
+        self.next_start = now + delay
+
+    def terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, deadline: float) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.error("child_killed", child=self.name, reason="graceful timeout exceeded")
+            self.process.kill()
+            self.process.wait()
+        log.info("child_stopped", child=self.name, code=self.process.returncode)
+        self.process = None
+
+
+class Supervisor:
+    """Keeps the children running until a stop signal."""
+
+    def __init__(self, children: list[Child], env: dict[str, str], graceful: float) -> None:
+        self.children = children
+        self.env = env
+        self.graceful = graceful
+        self.stopping = False
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        if not self.stopping:
+            log.info("stopping", signal=signal.Signals(signum).name)
+        self.stopping = True
+
+    def run(self) -> None:
+        while not self.stopping:
+            now = time.monotonic()
+            for child in self.children:
+                if child.process is None and now >= child.next_start:
+                    child.start(self.env)
+                else:
+                    child.check(now)
+            time.sleep(POLL_SECONDS)
+        self.stop_children()
+
+    def stop_children(self) -> None:
+        for child in self.children:
+            child.terminate()
+        deadline = time.monotonic() + self.graceful + KILL_MARGIN_SECONDS
+        for child in self.children:
+            child.wait(deadline)
+
+
+def child_argv(service: str, inbox: Path) -> list[str]:
+    argv = [sys.executable, "-m", "newsdrop", service]
+    return [*argv, "--inbox", str(inbox)] if service == "ingest" else argv
+
+
+def banner(settings: Settings, inbox: Path, url: str, embedded: EmbeddedRedis | None) -> str:
+    host = settings.http_host
+    where = f"embedded, data in {embedded.data_dir}" if embedded else "from REDIS_URL"
+    safe = redact_url(url)
+    return "\n".join(
+        [
+            "newsdrop is up.",
+            f"  inbox:      {inbox}   (drop article files here)",
+            f"  redis:      {safe}   ({where})",
+            "  subscribe:  newsdrop tail --from-start     (or: newsdrop get URL, newsdrop stats)",
+            f"              redis-cli -u {safe} XREAD BLOCK 0 STREAMS {settings.keys.articles} 0",
+            "              docs/subscribing.md: redis-py and FastStream examples",
+            f"  health:     http://{host}:{settings.ingest_port}/health/ready   (ingest)",
+            f"              http://{host}:{settings.store_port}/health/ready   (store)",
+            f"  metrics:    http://{host}:{settings.ingest_port}/metrics, "
+            f"http://{host}:{settings.store_port}/metrics",
+            "Ctrl-C stops everything.",
+            "",
+        ]
+    )
+
+
+def run_up(settings: Settings) -> int:
+    """Run the pipeline until a stop signal; the exit status."""
+    configure_logging("up", settings.log_level, settings.log_format)
+    inbox = settings.inbox.expanduser().resolve()
+    inbox.mkdir(parents=True, exist_ok=True)
+    state_dir = settings.state_dir.expanduser().resolve()
+
+    embedded: EmbeddedRedis | None = None
+    url = settings.redis_url_value()
+    if url is None:
+        try:
+            embedded = EmbeddedRedis(state_dir / "redis", appendonly=True).start()
+        except NoRedisServerError as exc:
+            sys.stderr.write(f"newsdrop up: {exc}\n")
+            return 2
+        url = embedded.url
+        (state_dir / STATE_URL_FILE).write_text(url + "\n")
+    log.info("redis", url=redact_url(url), embedded=embedded is not None)
+
+    env = dict(os.environ)
+    env.update(
+        {
+            "REDIS_URL": url,
+            "NEWSDROP_INBOX": str(inbox),
+            "NEWSDROP_STATE_DIR": str(state_dir),
+            "NEWSDROP_PREFIX": settings.prefix,
+            "NEWSDROP_GRACEFUL_TIMEOUT": str(settings.graceful_timeout),
+        }
+    )
+    env.pop("NEWSDROP_REDIS_URL", None)
+    children = [Child(name, child_argv(name, inbox)) for name in ("ingest", "store")]
+    supervisor = Supervisor(children, env, settings.graceful_timeout)
+    previous = {
+        sig: signal.signal(sig, supervisor.request_stop)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
+    try:
+        sys.stdout.write(banner(settings, inbox, url, embedded))
+        sys.stdout.flush()
+        supervisor.run()
+    finally:
+        supervisor.stop_children()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if embedded is not None:
+            embedded.stop()
+            with contextlib.suppress(OSError):
+                (state_dir / STATE_URL_FILE).unlink()
+        log.info("stopped")
+    return 0
