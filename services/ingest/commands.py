@@ -2,8 +2,123 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
 import typer
+from pydantic import ValidationError
+
+from newsdrop.shared.logging import configure_logging, get_logger
+from newsdrop.shared.settings import AfterAction, LogFormat, Settings
+
+SERVICE = "ingest"
+
+
+def _help(name: str, env: str | None = None) -> str:
+    field = Settings.model_fields[name]
+    default = field.get_default(call_default_factory=True)
+    if isinstance(default, list):
+        default = ",".join(default)
+    shown = "" if default is None else f"; default: {default}"
+    return f"{field.description} [env: {env or 'NEWSDROP_' + name.upper()}{shown}]"
+
+
+def _ignore_signal(signum: int, frame: FrameType | None) -> None:
+    """uvicorn re-raises the stop signal after its graceful shutdown: make that a clean exit."""
+
+
+def run(settings: Settings) -> None:
+    """Run the ingest service until SIGTERM/SIGINT; returns after a graceful shutdown."""
+    from newsdrop.ingest.app import build_app
+
+    configure_logging(SERVICE, settings.log_level, settings.log_format)
+    app = build_app(settings)
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _ignore_signal)
+    level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
+    options: dict[str, Any] = {
+        "host": settings.http_host,
+        "port": settings.ingest_port,
+        "log_config": None,
+        "access_log": "false",
+    }
+    asyncio.run(app.run(log_level=level, run_extra_options=options))
+    get_logger(__name__).info("ingest exited")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this service's commands to `app` (placeholder until the service lands)."""
+    """Add `newsdrop ingest` to the CLI."""
+
+    @app.command()
+    def ingest(
+        inbox: Annotated[Path | None, typer.Option(help=_help("inbox"))] = None,
+        redis_url: Annotated[
+            str | None, typer.Option("--redis-url", help=_help("redis_url", "REDIS_URL"))
+        ] = None,
+        prefix: Annotated[str | None, typer.Option(help=_help("prefix"))] = None,
+        settle_seconds: Annotated[float | None, typer.Option(help=_help("settle_seconds"))] = None,
+        rescan_seconds: Annotated[float | None, typer.Option(help=_help("rescan_seconds"))] = None,
+        include: Annotated[str | None, typer.Option(help=_help("include"))] = None,
+        on_success: Annotated[
+            AfterAction | None, typer.Option(help=_help("on_success"), case_sensitive=False)
+        ] = None,
+        on_failure: Annotated[
+            AfterAction | None, typer.Option(help=_help("on_failure"), case_sensitive=False)
+        ] = None,
+        move_dir: Annotated[Path | None, typer.Option(help=_help("move_dir"))] = None,
+        publish_batch: Annotated[int | None, typer.Option(help=_help("publish_batch"))] = None,
+        parse_workers: Annotated[int | None, typer.Option(help=_help("parse_workers"))] = None,
+        max_file_bytes: Annotated[int | None, typer.Option(help=_help("max_file_bytes"))] = None,
+        volatile_fields: Annotated[str | None, typer.Option(help=_help("volatile_fields"))] = None,
+        rejected_maxlen: Annotated[int | None, typer.Option(help=_help("rejected_maxlen"))] = None,
+        host: Annotated[str | None, typer.Option(help=_help("http_host"))] = None,
+        port: Annotated[int | None, typer.Option(help=_help("ingest_port"))] = None,
+        graceful_timeout: Annotated[
+            float | None, typer.Option(help=_help("graceful_timeout"))
+        ] = None,
+        log_level: Annotated[str | None, typer.Option(help=_help("log_level"))] = None,
+        log_format: Annotated[
+            LogFormat | None, typer.Option(help=_help("log_format"), case_sensitive=False)
+        ] = None,
+    ) -> None:
+        """Watch the inbox and publish every new or changed article to Redis.
+
+        Every option can also be set by environment variable (shown in brackets); options win.
+        Health and metrics: http://HOST:PORT/health/live, /health/ready, /metrics.
+        """
+        given: dict[str, Any] = {
+            "inbox": inbox,
+            "redis_url": redis_url,
+            "prefix": prefix,
+            "settle_seconds": settle_seconds,
+            "rescan_seconds": rescan_seconds,
+            "include": include,
+            "on_success": on_success,
+            "on_failure": on_failure,
+            "move_dir": move_dir,
+            "publish_batch": publish_batch,
+            "parse_workers": parse_workers,
+            "max_file_bytes": max_file_bytes,
+            "volatile_fields": volatile_fields,
+            "rejected_maxlen": rejected_maxlen,
+            "http_host": host,
+            "ingest_port": port,
+            "graceful_timeout": graceful_timeout,
+            "log_level": log_level,
+            "log_format": log_format,
+        }
+        try:
+            settings = Settings(**{key: value for key, value in given.items() if value is not None})
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                where = ".".join(str(part) for part in error["loc"])
+                typer.echo(f"newsdrop ingest: {where}: {error['msg']}", err=True)
+            raise typer.Exit(2) from exc
+        if settings.redis_url_value() is None:
+            typer.echo("newsdrop ingest: no Redis: set REDIS_URL or pass --redis-url", err=True)
+            raise typer.Exit(2)
+        run(settings)

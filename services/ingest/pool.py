@@ -1,0 +1,97 @@
+"""Run reader jobs off the event loop: a process pool for big batches, a thread for small ones."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from newsdrop.ingest.reader import Job, Outcome, ParseConfig, process_chunk, warm_up
+from newsdrop.shared.logging import get_logger
+
+log = get_logger(__name__)
+
+# Below this many jobs a batch is parsed in a thread: a process round trip would cost more
+# than it saves, and live drops (one file at a time) stay at thread latency.
+POOL_MIN_JOBS = 32
+MIN_CHUNK = 16
+MAX_CHUNK = 256
+
+
+def worker_count(configured: int, cpus: int | None) -> int:
+    """Parser processes: the setting, or one per CPU beyond the first (0 on one CPU)."""
+    if configured > 0:
+        return configured
+    return max((cpus or 1) - 1, 0)
+
+
+def chunk_size(jobs: int, workers: int) -> int:
+    """About two chunks per worker so the pool stays busy, bounded to amortise IPC."""
+    if workers <= 0:
+        return max(jobs, 1)
+    wanted = -(-jobs // (workers * 2))
+    return max(MIN_CHUNK, min(MAX_CHUNK, wanted))
+
+
+class ParserPool:
+    """Lazily started: the first batch big enough to be worth a process starts the pool."""
+
+    def __init__(self, config: ParseConfig, workers: int) -> None:
+        self.config = config
+        self.workers = workers
+        self._executor: ProcessPoolExecutor | None = None
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            # spawn, not fork: the parent has threads (watcher, executor) and fork would copy
+            # their locks mid-flight.
+            context = multiprocessing.get_context("spawn")
+            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            log.info("parser pool started", workers=self.workers)
+        return self._executor
+
+    async def start(self) -> None:
+        """Start the workers now (imports included) rather than on the first big batch."""
+        if self.workers <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        pool = self._pool()
+        await asyncio.gather(*(loop.run_in_executor(pool, warm_up) for _ in range(self.workers)))
+
+    async def run(self, jobs: list[Job]) -> list[Outcome]:
+        if not jobs:
+            return []
+        if self.workers <= 0 or len(jobs) < POOL_MIN_JOBS:
+            return await asyncio.to_thread(process_chunk, jobs, self.config)
+        loop = asyncio.get_running_loop()
+        size = chunk_size(len(jobs), self.workers)
+        chunks = [jobs[start : start + size] for start in range(0, len(jobs), size)]
+        try:
+            pool = self._pool()
+            results = await asyncio.gather(
+                *(loop.run_in_executor(pool, process_chunk, chunk, self.config) for chunk in chunks)
+            )
+        except BrokenProcessPool:
+            log.error("parser pool broke; restarting it, this batch is parsed in a thread")
+            self._discard()
+            return await asyncio.to_thread(process_chunk, jobs, self.config)
+        return [outcome for chunk_result in results for outcome in chunk_result]
+
+    def _discard(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    def close(self) -> None:
+        self._discard()
+
+
+def usable_cpus() -> int | None:
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count()
+
+
+def default_workers(configured: int) -> int:
+    return worker_count(configured, usable_cpus())

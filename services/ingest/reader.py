@@ -1,0 +1,165 @@
+"""Read, hash and parse one file: the CPU-heavy step, run in worker processes or a thread.
+
+Everything here is picklable and import-light so process-pool workers start fast.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat as stat_module
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from newsdrop.ingest.decisions import FileStat
+from newsdrop.shared.parse import Parsed, Reason, parse_article
+from newsdrop.shared.wire import Source, ingested_fields
+
+READ_CHUNK = 1 << 20
+OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    relative: str  # POSIX, relative to the inbox
+    path: str  # absolute
+    known_sha256: str | None  # the ledger's digest when the size matches
+
+
+@dataclass(frozen=True, slots=True)
+class ParseConfig:
+    max_bytes: int
+    volatile_fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    relative: str
+    stat: FileStat
+    sha256: str
+    id: str
+    fields: dict[str, str | bytes]
+    parse_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    relative: str
+    stat: FileStat | None  # None: the file vanished, nothing to remember in the ledger
+    sha256: str
+    reason: Reason
+    detail: str
+    parse_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """Same bytes as last sent (mtime moved): nothing to publish, the ledger is refreshed."""
+
+    relative: str
+    stat: FileStat
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unsettled:
+    """The file changed while it was read: back to settling."""
+
+    relative: str
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Not a regular file (FIFO, socket, device, directory): ignored."""
+
+    relative: str
+    detail: str
+
+
+Outcome = Published | Rejected | Touched | Unsettled | Skipped
+
+
+def _unreadable(job: Job, exc: OSError) -> Rejected:
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        detail = "file vanished before it was read"
+        return Rejected(job.relative, None, "", Reason.UNREADABLE, detail)
+    detail = f"{exc.strerror or type(exc).__name__} (errno {exc.errno})"
+    try:
+        stat = FileStat.of(os.stat(job.path))
+    except OSError:
+        stat = None
+    return Rejected(job.relative, stat, "", Reason.UNREADABLE, detail)
+
+
+def _read(fd: int, size: int, max_bytes: int) -> tuple[bytes | None, str, int]:
+    """(bytes or None when over the limit, sha256, bytes read). Over-limit files are only hashed."""
+    digest = hashlib.sha256()
+    if size <= max_bytes:
+        chunks = []
+        total = 0
+        while chunk := os.read(fd, max(size - total, 0) + READ_CHUNK):
+            chunks.append(chunk)
+            total += len(chunk)
+        data = b"".join(chunks)
+        digest.update(data)
+        return data, digest.hexdigest(), len(data)
+    total = 0
+    while chunk := os.read(fd, READ_CHUNK):
+        digest.update(chunk)
+        total += len(chunk)
+    return None, digest.hexdigest(), total
+
+
+def process(job: Job, config: ParseConfig) -> Outcome:
+    """Read the file once, then: touched (same digest), published, or rejected with a reason."""
+    try:
+        encoded_name = job.relative.encode("utf-8")
+    except UnicodeEncodeError:
+        encoded_name = b""
+    try:
+        fd = os.open(job.path, OPEN_FLAGS)
+    except OSError as exc:
+        return _unreadable(job, exc)
+    try:
+        before = os.fstat(fd)
+        if not stat_module.S_ISREG(before.st_mode):
+            return Skipped(job.relative, "not a regular file")
+        data, sha256, length = _read(fd, before.st_size, config.max_bytes)
+        after = os.fstat(fd)
+    except OSError as exc:
+        return _unreadable(job, exc)
+    finally:
+        os.close(fd)
+    stat = FileStat.of(after)
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or (
+        length != after.st_size
+    ):
+        return Unsettled(job.relative)
+    if job.known_sha256 == sha256:
+        return Touched(job.relative, stat, sha256)
+    if not encoded_name:
+        return Rejected(job.relative, stat, sha256, Reason.UNREADABLE, "file name is not UTF-8")
+    if data is None:
+        detail = f"{length} bytes, limit is {config.max_bytes}"
+        return Rejected(job.relative, stat, sha256, Reason.TOO_LARGE, detail)
+    started = time.perf_counter()
+    result = parse_article(data, max_bytes=config.max_bytes, volatile_fields=config.volatile_fields)
+    if not isinstance(result, Parsed):
+        elapsed = time.perf_counter() - started
+        return Rejected(job.relative, stat, sha256, result.reason, result.detail, elapsed)
+    source = Source(job.relative, stat.mtime_ns, stat.size, sha256)
+    fields = ingested_fields(result, source, datetime.now(UTC))
+    elapsed = time.perf_counter() - started
+    return Published(job.relative, stat, sha256, result.id, fields, elapsed)
+
+
+def process_chunk(jobs: list[Job], config: ParseConfig) -> list[Outcome]:
+    """A chunk of jobs in one call, so process-pool IPC is paid once per chunk."""
+    return [process(job, config) for job in jobs]
+
+
+def warm_up() -> int:
+    """No-op run in each new worker so its imports happen before the first real chunk."""
+    return os.getpid()

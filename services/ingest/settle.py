@@ -1,0 +1,138 @@
+"""Hold noticed files until they are complete, then hand them to the intake.
+
+Complete means: it arrived by rename (an *added* event for a non-empty file nobody has open
+for writing), or its size and mtime have been stable for the settle time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import os
+import signal
+import stat as stat_module
+import threading
+import time
+from pathlib import Path
+
+from newsdrop.ingest.decisions import FileStat, Watch, arrived_complete, settle_check
+from newsdrop.ingest.intake import Intake
+from newsdrop.shared.logging import get_logger
+
+log = get_logger(__name__)
+
+MAX_TICK_NS = 50_000_000
+_F_SETLEASE: int | None
+try:
+    import fcntl
+
+    _F_SETLEASE = getattr(fcntl, "F_SETLEASE", None)
+except ImportError:  # pragma: no cover - not POSIX
+    _F_SETLEASE = None
+
+
+def enable_lease_probe() -> bool:
+    """Leases tell whether any process has a file open for writing (Linux).
+
+    Breaking our (microseconds-long) lease would send us SIGIO, whose default action kills the
+    process, so SIGIO is ignored; that is only possible from the main thread.
+    """
+    if _F_SETLEASE is None or threading.current_thread() is not threading.main_thread():
+        return False
+    signal.signal(signal.SIGIO, signal.SIG_IGN)
+    return True
+
+
+def writer_open(path: str) -> bool | None:
+    """True when some process holds ``path`` open for writing, None when unknown."""
+    if _F_SETLEASE is None:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_RDLCK)
+    except OSError as exc:
+        return True if exc.errno in (errno.EAGAIN, errno.EBUSY) else None
+    else:
+        fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_UNLCK)
+        return False
+    finally:
+        os.close(fd)
+
+
+class Settler:
+    def __init__(
+        self, inbox: Path, settle_seconds: float, intake: Intake, *, probe: bool = False
+    ) -> None:
+        self.inbox = inbox
+        self.settle_ns = int(settle_seconds * 1e9)
+        self.intake = intake
+        self.probe = probe
+        self._pending: dict[str, tuple[Watch, int]] = {}
+        self._wake = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def holds(self, relative: str) -> bool:
+        return relative in self._pending
+
+    def drop(self, relative: str) -> None:
+        self._pending.pop(relative, None)
+
+    def offer(self, relative: str, stat: FileStat | None = None, *, arrived: bool = False) -> None:
+        """A file was noticed (event, scan, or re-check): hand it on now or keep watching it."""
+        path = str(self.inbox / relative)
+        if stat is None:
+            try:
+                st = os.stat(path)
+            except OSError:
+                self._pending.pop(relative, None)  # gone, or a dangling link: nothing to read
+                return
+            if not stat_module.S_ISREG(st.st_mode):
+                self._pending.pop(relative, None)
+                log.debug("not a regular file, ignored", path=relative)
+                return
+            stat = FileStat.of(st)
+        if arrived and arrived_complete(stat, writer_open(path) if self.probe else None):
+            self._ready(relative, stat)
+            return
+        previous = self._pending.get(relative)
+        check = settle_check(
+            previous[0] if previous else None,
+            stat,
+            now_mono_ns=time.monotonic_ns(),
+            now_wall_ns=time.time_ns(),
+            settle_ns=self.settle_ns,
+        )
+        if check.ready:
+            self._ready(relative, stat)
+            return
+        due = time.monotonic_ns() + min(check.recheck_in_ns, MAX_TICK_NS)
+        self._pending[relative] = (check.watch, due)
+        self._wake.set()
+
+    def _ready(self, relative: str, stat: FileStat) -> None:
+        self._pending.pop(relative, None)
+        self.intake.put(relative, stat)
+
+    async def run(self) -> None:
+        """Re-check waiting files when they are due (at most every 50 ms)."""
+        while True:
+            if not self._pending:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            now = time.monotonic_ns()
+            due = [rel for rel, (_, when) in self._pending.items() if when <= now]
+            for relative in due:
+                self.offer(relative)
+            if self._pending:
+                soonest = min(when for _, when in self._pending.values())
+                delay = max(soonest - time.monotonic_ns(), 1_000_000)
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay / 1e9)
