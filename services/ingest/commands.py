@@ -24,7 +24,8 @@ def _help(name: str, env: str | None = None) -> str:
     if isinstance(default, list):
         default = ",".join(default)
     shown = "" if default is None else f"; default: {default}"
-    return f"{field.description} [env: {env or 'NEWSDROP_' + name.upper()}{shown}]"
+    # parentheses, not brackets: rich help would read [..] as markup
+    return f"{field.description} (env {env or 'NEWSDROP_' + name.upper()}{shown})"
 
 
 def _ignore_signal(signum: int, frame: FrameType | None) -> None:
@@ -87,7 +88,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Watch the inbox and publish every new or changed article to Redis.
 
-        Every option can also be set by environment variable (shown in brackets); options win.
+        Every option can also be set by environment variable (shown with it); options win.
         Health and metrics: http://HOST:PORT/health/live, /health/ready, /metrics.
         """
         given: dict[str, Any] = {

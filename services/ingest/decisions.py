@@ -72,10 +72,10 @@ def settle_check(
 def arrived_complete(stat: FileStat, writer_open: bool | None) -> bool:
     """A file reported as *added* is complete now (it arrived by rename) when it is not empty
     and nothing is writing it: no process holds it open for writing (``writer_open`` False,
-    from a read-lease probe), or its ctime is newer than its mtime (a rename or link after the
-    last write). ``writer_open`` None means the probe is unavailable: then only ctime counts.
+    from a read-lease probe). ``writer_open`` None means the probe is unavailable: then a
+    ctime newer than the mtime (renamed or linked after the last write) is the evidence.
     """
-    if stat.size <= 0:
+    if stat.size <= 0 or writer_open is True:
         return False
     return writer_open is False or stat.ctime_ns > stat.mtime_ns
 

@@ -24,6 +24,7 @@ class RedisLink:
     def __init__(self, metrics: IngestMetrics) -> None:
         self.metrics = metrics
         self.up = True
+        self.outages = 0  # times Redis went away (each logged once)
         self._down_since = 0.0
         self._attempts = 0
 
@@ -47,6 +48,7 @@ class RedisLink:
         self._attempts += 1
         if self.up:
             self.up = False
+            self.outages += 1
             self._down_since = time.monotonic()
             log.warning(
                 "redis unavailable, files keep being noticed; retrying with backoff",

@@ -1,0 +1,111 @@
+"""The file edge of ingest on real temp files: read/hash/parse outcomes, writer probe, scan."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from newsdrop.ingest.reader import (
+    Job,
+    ParseConfig,
+    Published,
+    Rejected,
+    Skipped,
+    Touched,
+    process,
+)
+from newsdrop.ingest.settle import writer_open
+from newsdrop.ingest.watcher import scan
+from newsdrop.shared.parse import Reason
+from tests.integration.ingest_support import corpus_files, sha256
+
+CONFIG = ParseConfig(max_bytes=4096, volatile_fields=("secured",))
+
+
+def job(path: Path, known: str | None = None) -> Job:
+    return Job(path.name, str(path), known)
+
+
+def test_published_outcome_carries_the_wire_fields(tmp_path: Path, corpus: Path) -> None:
+    data = corpus_files(corpus)[0].read_bytes()
+    path = tmp_path / "a.md"
+    path.write_bytes(data)
+    outcome = process(job(path), CONFIG)
+    assert isinstance(outcome, Published)
+    assert outcome.sha256 == sha256(data)
+    assert outcome.fields["path"] == "a.md"
+    assert outcome.fields["sha256"] == sha256(data)
+    assert outcome.fields["size"] == str(len(data))
+    assert outcome.fields["mtime_ns"] == str(path.stat().st_mtime_ns)
+    assert outcome.fields["id"] == outcome.id
+
+
+def test_same_digest_as_the_ledger_is_touched_not_parsed(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_bytes(b"not even an article")
+    outcome = process(job(path, known=sha256(b"not even an article")), CONFIG)
+    assert isinstance(outcome, Touched)
+
+
+def test_too_large_is_hashed_not_parsed(tmp_path: Path) -> None:
+    data = b"x" * 10_000
+    path = tmp_path / "big.md"
+    path.write_bytes(data)
+    outcome = process(job(path), CONFIG)
+    assert isinstance(outcome, Rejected)
+    assert outcome.reason is Reason.TOO_LARGE
+    assert outcome.sha256 == sha256(data)
+    assert outcome.stat is not None
+    assert outcome.stat.size == 10_000
+
+
+def test_vanished_file_is_unreadable_without_a_stat(tmp_path: Path) -> None:
+    outcome = process(job(tmp_path / "gone.md"), CONFIG)
+    assert isinstance(outcome, Rejected)
+    assert outcome.reason is Reason.UNREADABLE
+    assert outcome.stat is None
+
+
+def test_fifo_is_skipped_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.md"
+    os.mkfifo(fifo)
+    assert isinstance(process(job(fifo), CONFIG), Skipped)
+
+
+def test_writer_probe(tmp_path: Path) -> None:
+    path = tmp_path / "w.md"
+    with open(path, "wb") as handle:
+        handle.write(b"partial")
+        handle.flush()
+        assert writer_open(str(path)) in (True, None)
+    assert writer_open(str(path)) in (False, None)
+
+
+def test_scan_ignores_hidden_temp_and_escaping_links_oldest_first(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    (inbox / "sub").mkdir(parents=True)
+    (inbox / ".hidden").mkdir()
+    outside = tmp_path / "outside.md"
+    outside.write_bytes(b"x")
+    for name, mtime in (("new.md", 3), ("sub/old.md", 1), ("mid.md", 2)):
+        (inbox / name).write_bytes(b"x")
+        os.utime(inbox / name, ns=(mtime * 10**9, mtime * 10**9))
+    for name in (".dot.md", "a.tmp", "b.part", "c~", "d.swp", ".#e", ".hidden/f.md"):
+        (inbox / name).write_bytes(b"x")
+    (inbox / "escape.md").symlink_to(outside)
+    (inbox / "dir-link").symlink_to(tmp_path)
+    os.mkfifo(inbox / "fifo.md")
+    refused: list[str] = []
+    found = scan(inbox, "*", lambda relative, target: refused.append(relative))
+    assert [item.relative for item in found] == ["sub/old.md", "mid.md", "new.md"]
+    assert sorted(refused) == ["dir-link", "escape.md"]  # links out of the inbox
+
+
+@pytest.mark.parametrize(("include", "names"), [("*", ["a.md", "b.txt"]), ("*.md", ["a.md"])])
+def test_scan_include_pattern(tmp_path: Path, include: str, names: list[str]) -> None:
+    for index, name in enumerate(("a.md", "b.txt")):
+        (tmp_path / name).write_bytes(b"x")
+        os.utime(tmp_path / name, ns=(index, index))
+    assert [item.relative for item in scan(tmp_path, include, lambda *_: None)] == names
