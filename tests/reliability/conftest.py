@@ -40,7 +40,8 @@ class World:
     """One scenario's pipeline: its Redis, inbox, services and everything it dropped."""
 
     redis_url: str
-    client: redis.Redis
+    client: redis.Redis  # decoded replies, for the scenarios
+    raw: redis.Redis  # bytes replies, for the checker (dead letters may hold non-UTF-8 paths)
     keys: Keys
     inbox: Inbox
     fleet: Fleet
@@ -60,9 +61,7 @@ class World:
         return expected
 
     def wait(self, timeout: float = 90.0, **options: Any) -> Report:
-        return wait_for_invariants(
-            self.client, self.keys, self.expected(), timeout=timeout, **options
-        )
+        return wait_for_invariants(self.raw, self.keys, self.expected(), timeout=timeout, **options)
 
 
 def record_figures(scenario: str, **figures: Any) -> None:
@@ -101,9 +100,10 @@ def _world(
     factory: ArticleFactory,
 ) -> Iterator[World]:
     client = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=10)
+    raw = redis.Redis.from_url(redis_url, socket_timeout=10)
     inbox = Inbox(tmp_path / "inbox", tmp_path / "staging")
     fleet = Fleet(redis_url, keys, inbox.root, tmp_path / "logs")
-    world = World(redis_url, client, keys, inbox, fleet, factory)
+    world = World(redis_url, client, raw, keys, inbox, fleet, factory)
     try:
         yield world
     finally:
@@ -115,6 +115,7 @@ def _world(
             for start in range(0, len(doomed), 500):
                 client.delete(*doomed[start : start + 500])
         client.close()
+        raw.close()
 
 
 @pytest.fixture

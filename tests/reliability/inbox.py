@@ -58,11 +58,12 @@ class ArticleFactory:
         path = parts.path.rstrip("/") + f"/nd-{self.run}-{n}"
         return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
-    def article(self, n: int, version: int = 0, *, variant: str = "") -> bytes:
+    def article(self, n: int, version: int = 0, *, variant: str = "", pad: int = 0) -> bytes:
         """Copy ``n`` of the corpus, in version ``version`` (later = newer timestamp).
 
         ``variant`` changes the excerpt without touching the timestamp: same version order
-        position, different content (for the design's tie-break by mtime).
+        position, different content (for the design's tie-break by mtime). ``pad`` makes the
+        excerpt about that many bytes longer (big files that take a while to read).
         """
         text, parsed = self.templates[n % len(self.templates)]
         url = self.url(n)
@@ -75,8 +76,9 @@ class ArticleFactory:
         text = _PUBLISHED.sub(
             lambda _: f"publishedDateTime: {stamp.strftime('%Y-%m-%dT%H:%M:%SZ')}", text, count=1
         )
-        if variant:
-            excerpt = f"{parsed.article.excerpt or ''} [{variant}]"
+        if variant or pad:
+            filler = " lorem ipsum" * (pad // 12)
+            excerpt = f"{parsed.article.excerpt or ''} [{variant}]{filler}"
             text = _EXCERPT.sub(lambda _: f"excerpt: {_yaml_str(excerpt)}", text, count=1)
         return text.encode("utf-8")
 
@@ -104,18 +106,28 @@ class Inbox:
         self._clock += 1_000_000  # 1 ms apart
         return self._clock
 
-    def _stage(self, data: bytes, mtime_ns: int | None) -> tuple[Path, int]:
+    def _stage(
+        self, data: bytes, mtime_ns: int | None, mode: int | None = None
+    ) -> tuple[Path, int]:
         staged = self.staging / f"stage-{next(self._counter)}-{uuid.uuid4().hex[:6]}"
         staged.write_bytes(data)
+        if mode is not None:
+            os.chmod(staged, mode)
         mtime = mtime_ns if mtime_ns is not None else self.next_mtime()
         os.utime(staged, ns=(mtime, mtime))
         return staged, mtime
 
     def drop(
-        self, rel: str, data: bytes, *, mtime_ns: int | None = None, required: bool = True
+        self,
+        rel: str,
+        data: bytes,
+        *,
+        mtime_ns: int | None = None,
+        required: bool = True,
+        mode: int | None = None,
     ) -> Drop:
-        """Write outside, set the mtime, rename in: atomic, mtime known exactly."""
-        staged, mtime = self._stage(data, mtime_ns)
+        """Write outside, set the mtime (and mode), rename in: atomic, mtime known exactly."""
+        staged, mtime = self._stage(data, mtime_ns, mode)
         target = self.root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         os.rename(staged, target)

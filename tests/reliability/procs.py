@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -93,6 +94,7 @@ class Service:
     args: list[str] = field(default_factory=list)
     name: str = ""
     port: int = 0
+    wrapper: list[str] = field(default_factory=list)  # e.g. setpriv dropping capabilities
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     kills: int = 0
@@ -116,7 +118,7 @@ class Service:
         self.log_files.append(log)
         with log.open("wb") as sink:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "newsdrop", self.command, *self.args],
+                [*self.wrapper, sys.executable, "-m", "newsdrop", self.command, *self.args],
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=sink,
@@ -269,7 +271,14 @@ class Fleet:
     base_env: dict[str, str] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
 
-    def _make(self, command: str, name: str, env: dict[str, str], args: list[str]) -> Service:
+    def _make(
+        self,
+        command: str,
+        name: str,
+        env: dict[str, str],
+        args: list[str],
+        wrapper: list[str] | None = None,
+    ) -> Service:
         full = service_env(self.redis_url, self.keys, {**self.base_env, **env})
         count = sum(1 for s in self.services if s.command == command)
         service = Service(
@@ -278,19 +287,24 @@ class Fleet:
             log_dir=self.log_dir,
             args=args,
             name=name or (command if count == 0 else f"{command}{count + 1}"),
+            wrapper=wrapper or [],
         )
         self.services.append(service)
         return service
 
     def ingest(
-        self, env: dict[str, str] | None = None, args: list[str] | None = None, name: str = ""
+        self,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
+        name: str = "",
+        wrapper: list[str] | None = None,
     ) -> Service:
         settings = {
             "NEWSDROP_INBOX": str(self.inbox),
             "NEWSDROP_SETTLE_SECONDS": "0.1",
             "NEWSDROP_RESCAN_SECONDS": "5",
         }
-        return self._make("ingest", name, {**settings, **(env or {})}, args or [])
+        return self._make("ingest", name, {**settings, **(env or {})}, args or [], wrapper)
 
     def store(
         self, env: dict[str, str] | None = None, args: list[str] | None = None, name: str = ""
@@ -353,6 +367,22 @@ class ChangelogRecorder:
     @property
     def duplicates(self) -> dict[tuple[str, str], int]:
         return {key: count for key, count in self.seen.items() if count > 1}
+
+
+def unprivileged() -> list[str] | None:
+    """A command prefix that makes permission bits apply to this process, or None.
+
+    Tests run as root in CI, where ``chmod 000`` blocks nothing. Dropping the two capabilities
+    that bypass file permissions (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH) makes root obey
+    them, as an unprivileged service account would. Not root: permissions apply already.
+    """
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None
+    caps = "-dac_override,-dac_read_search"
+    return [setpriv, f"--bounding-set={caps}", f"--inh-caps={caps}"]
 
 
 def stream_added(client: redis.Redis, key: str) -> int:
