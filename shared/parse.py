@@ -13,6 +13,7 @@ import orjson
 import yaml
 from pydantic import ValidationError
 
+from newsdrop.shared.fast_yaml import fast_load
 from newsdrop.shared.model import MAX_EXTRA_FIELDS, Article
 from newsdrop.shared.urls import BadUrlError, article_id
 from newsdrop.shared.yaml_loader import load_yaml
@@ -109,7 +110,31 @@ def parse_article(
     max_bytes: int = DEFAULT_MAX_BYTES,
     volatile_fields: Iterable[str] = DEFAULT_VOLATILE_FIELDS,
 ) -> Parsed | Rejection:
-    """Parse one article file's bytes. Never raises for bad input: returns a ``Rejection``."""
+    """Parse one article file's bytes. Never raises for bad input: returns a ``Rejection``.
+
+    YAML goes through the fast path (``fast_yaml``) when it can prove PyYAML's result, else
+    through PyYAML's C safe loader: the result is the same either way.
+    """
+    return _parse(data, max_bytes=max_bytes, volatile_fields=volatile_fields, fast=True)
+
+
+def parse_article_reference(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    volatile_fields: Iterable[str] = DEFAULT_VOLATILE_FIELDS,
+) -> Parsed | Rejection:
+    """``parse_article`` with PyYAML only: the reference the fast path is tested against."""
+    return _parse(data, max_bytes=max_bytes, volatile_fields=volatile_fields, fast=False)
+
+
+def _parse(
+    data: bytes,
+    *,
+    max_bytes: int,
+    volatile_fields: Iterable[str],
+    fast: bool,
+) -> Parsed | Rejection:
     if len(data) > max_bytes:
         return Rejection(Reason.TOO_LARGE, f"{len(data)} bytes, limit is {max_bytes}")
     if data.startswith(BOM):
@@ -131,12 +156,17 @@ def parse_article(
             Reason.VALIDATION_ERROR,
             f"front matter has {top_level} top-level fields (at most {MAX_TOP_LEVEL_KEYS})",
         )
-    try:
-        raw = load_yaml(front)
-    except yaml.YAMLError as exc:
-        return Rejection(Reason.YAML_ERROR, _yaml_detail(exc))
-    except RecursionError:
-        return Rejection(Reason.YAML_ERROR, "YAML nests too deeply")
+    raw: Any = fast_load(front) if fast else None
+    if raw is None:
+        try:
+            raw = load_yaml(front)
+        except yaml.YAMLError as exc:
+            return Rejection(Reason.YAML_ERROR, _yaml_detail(exc))
+        except RecursionError:
+            return Rejection(Reason.YAML_ERROR, "YAML nests too deeply")
+        except (ValueError, TypeError, OverflowError) as exc:
+            # PyYAML's constructors raise these for e.g. 2019-02-30 or a +99:00 offset
+            return Rejection(Reason.YAML_ERROR, f"invalid value: {exc}")
     if not isinstance(raw, dict):
         kind = "empty" if raw is None else type(raw).__name__
         return Rejection(Reason.VALIDATION_ERROR, f"front matter must be a mapping, got {kind}")

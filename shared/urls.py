@@ -37,7 +37,10 @@ def canonical_url(url: str) -> str:
         raise BadUrlError(f"URL longer than {MAX_URL_LENGTH} characters")
     if _CONTROL_CHARS.search(text):
         raise BadUrlError("URL contains control characters")
-    scheme = urlsplit(text).scheme.lower()
+    try:
+        scheme = urlsplit(text).scheme.lower()
+    except ValueError as exc:  # e.g. a bracketed host that is no IPv6 address
+        raise BadUrlError(f"cannot parse URL: {exc}") from exc
     if scheme not in ALLOWED_SCHEMES:
         raise BadUrlError(f"scheme {scheme or '(none)'!r} is not http or https")
     try:

@@ -1,0 +1,249 @@
+"""A fast path for front-matter YAML that gives PyYAML's exact result or declines.
+
+PyYAML's C safe loader (``yaml_loader.load_yaml``) is the reference and the fallback. It
+spends ~120 µs on a typical 2.6 KB front matter, mostly building Python node objects;
+``yaml-rs`` (Rust, saphyr) parses the same text in ~15 µs. But the two differ:
+
+* YAML 1.2 (yaml-rs) vs 1.1 (PyYAML) plain scalars: ``yes/no/on/off``, ``017`` (octal in
+  1.1), ``0o17``, ``1e3``, ``-.5``, sexagesimal ``1:30``, ``<<`` merge keys, ``=``;
+* timestamps: yaml-rs turns even *quoted* timestamps into datetimes, so we load with
+  ``parse_datetime=False`` and construct timestamps ourselves, with PyYAML's own constructor,
+  only where the scalar was provably plain;
+* protections: PyYAML here refuses every alias and tag; yaml-rs expands aliases (bounded)
+  and ignores unknown tags; PyYAML keeps the last of duplicate keys, yaml-rs raises.
+
+So ``fast_load`` returns the mapping only when it can show PyYAML gives the same value, and
+``None`` ("ask the reference") otherwise:
+
+1. a cheap, conservative screen of the text sends to PyYAML anything outside the boring
+   subset the feed uses: tabs and special line-break/control characters, anchors, aliases,
+   tags, block scalars, directives, document markers, complex keys, backslash escapes
+   other than ``\\"``, number spellings whose meaning differs between YAML 1.1 and 1.2,
+   lines longer than libyaml's 1024-character implicit-key limit;
+2. yaml-rs parses with aliases and duplicate keys refused (any error: ask the reference,
+   so rejections and their messages always come from PyYAML);
+3. the result is walked: every key must be a string, every string scalar that PyYAML's
+   implicit resolver (the reference loader's own table) would type when plain must be
+   either provably plain and a timestamp (then constructed with PyYAML's constructor) or
+   the file goes to PyYAML; non-finite floats and deep nesting go to PyYAML too.
+
+``tests/unit/test_fast_yaml.py`` proves equality on the whole corpus and with hypothesis on
+generated and mutated documents (fast result == reference, or fast declined).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from newsdrop.shared.yaml_loader import NoAliasSafeLoader
+
+try:  # the fast path is optional: without the wheel everything goes through PyYAML
+    import yaml_rs
+
+    _ALIASES_REFUSED: Any = yaml_rs.AliasLimits(
+        max_total_replayed_events=0, max_replay_stack_depth=1, max_alias_expansions_per_anchor=0
+    )
+    HAVE_FAST_YAML = True
+except ImportError:  # pragma: no cover - depends on the platform's wheels
+    yaml_rs = None  # type: ignore[assignment]
+    _ALIASES_REFUSED = None
+    HAVE_FAST_YAML = False
+
+MAX_DEPTH = 40
+MAX_LINE = 1000  # libyaml refuses implicit keys longer than 1024 characters
+STR_TAG = "tag:yaml.org,2002:str"
+TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+_BAD_CHARS = "\t\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff"
+_DELIM = r"[\s\[{,]"  # what precedes a token start (a "\n" is prepended to the text)
+# Anything here sends the text to PyYAML. A character class comes first (so the regex engine
+# skips most positions in C), the context is checked with look-arounds.
+_UNSAFE_TEXT = re.compile(
+    "[!%@`?*&|>[{\\\\" + _BAD_CHARS + "](?:"
+    # at a token start: tag, directive, reserved indicator, complex key, alias, and flow
+    # collections (the feed has none; libyaml and yaml-rs differ on odd flow syntax)
+    rf"(?<={_DELIM}[!%@`?*\[{{])"
+    # an anchor (libyaml refuses a repeated anchor name, yaml-rs does not); "A & B" is fine
+    rf"|(?<={_DELIM}&)(?=\S)"
+    # a block scalar header (| or > at a token start, then only indicators / a comment)
+    rf"|(?<={_DELIM}[|>])(?=[0-9+-]*[ ]*(?:#|\n|$))"
+    # a backslash escape other than \" (so a quoted scalar's value starts with the
+    # character right after its opening quote)
+    r'|(?<=\\)(?!")'
+    # tabs, NEL/LS/PS (line breaks in YAML 1.1 only), controls, BOM, surrogates
+    "|(?<=[" + _BAD_CHARS + "]))"
+)
+# Plain numbers whose value differs between YAML 1.1 and 1.2, checked only when the fast
+# result holds ints or floats. Ints: a leading zero (octal in 1.1, decimal in 1.2) or 0o.
+_INT_FORMS = re.compile(
+    r"0[0-9oO_](?:"
+    rf"(?<={_DELIM}0.)|(?<={_DELIM}[-+]0.)|(?<=[\]}}\"']:0.)|(?<=[\]}}\"']:[-+]0.))"
+)
+# Floats: exponents (1.1 wants a dot and a signed exponent) and leading dots (+.5, .5e3).
+_FLOAT_FORMS = re.compile(r"[eE.](?:(?<=[0-9_.][eE])(?=[-+]?[0-9])|(?<=[\s\[{,:+-]\.)(?=[0-9]))")
+
+
+def _resolver_table() -> dict[str, tuple[tuple[str, re.Pattern[str]], ...]]:
+    """PyYAML's implicit resolvers of the reference loader, by first character."""
+    table = NoAliasSafeLoader.yaml_implicit_resolvers
+    wildcard = tuple(table.get(None, []))
+    return {first: (*resolvers, *wildcard) for first, resolvers in table.items() if first}
+
+
+_RESOLVERS = _resolver_table()
+_RISKY_FIRST = frozenset(_RESOLVERS)
+
+
+def plain_tag(value: str) -> str:
+    """The tag PyYAML's safe loader gives ``value`` as a non-empty plain scalar."""
+    for tag, regexp in _RESOLVERS.get(value[:1], ()):
+        if regexp.match(value):
+            return tag
+    return STR_TAG
+
+
+class _DeclinedError(Exception):
+    """The fast result cannot be shown equal to the reference: use PyYAML."""
+
+
+@lru_cache(maxsize=8192)
+def _timestamp(value: str) -> Any:
+    """PyYAML's own timestamp construction (datetime or date) for a plain scalar."""
+    constructor = yaml.constructor.SafeConstructor()
+    try:
+        return constructor.construct_yaml_timestamp(yaml.ScalarNode(TIMESTAMP_TAG, value))
+    except (ValueError, TypeError, OverflowError) as exc:  # PyYAML raises these too
+        raise _DeclinedError from exc
+
+
+_SAFE_KEYS: set[str] = set()  # keys seen to be plain strings in PyYAML too (bounded cache)
+_MAX_SAFE_KEYS = 4096
+
+
+def _check_key(key: Any) -> None:
+    if key.__class__ is not str or plain_tag(key) != STR_TAG:
+        raise _DeclinedError  # non-string keys, or keys PyYAML may type (yes:, 2020-01-01:, <<:)
+    if len(_SAFE_KEYS) < _MAX_SAFE_KEYS:
+        _SAFE_KEYS.add(key)
+
+
+class _Walk:
+    """Checks (and completes: timestamps) a fast result in place; raises ``_DeclinedError``.
+
+    Strings whose first character has no PyYAML implicit resolver are always safe (most
+    of them: URLs, titles); the others are resolved as PyYAML would if they were plain.
+    """
+
+    __slots__ = ("has_float", "has_int", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.has_int = False
+        self.has_float = False
+
+    def _string(self, value: str) -> Any:
+        tag = plain_tag(value)
+        if tag == STR_TAG:
+            return value
+        if tag != TIMESTAMP_TAG:
+            raise _DeclinedError  # e.g. yes/on/1:30/0o17: maybe plain, typed differently in 1.1
+        # Every PyYAML timestamp starts with "YYYY-". With no escapes (screened), a quoted
+        # scalar's value starts right after its quote, so if no quote is followed by this
+        # value's first five characters, the scalar was plain.
+        head = value[:5]
+        if ('"' + head) in self.text or ("'" + head) in self.text:
+            raise _DeclinedError
+        return _timestamp(value)
+
+    def _other(self, value: Any, depth: int) -> None:
+        """A value that is neither a string, an int, a bool nor None (containers in place)."""
+        cls = value.__class__
+        if cls is dict:
+            self.mapping(value, depth + 1)
+        elif cls is list:
+            self.sequence(value, depth + 1)
+        elif cls is float:
+            if not math.isfinite(value):
+                raise _DeclinedError
+            self.has_float = True
+        else:
+            raise _DeclinedError
+
+    def mapping(self, node: dict[Any, Any], depth: int) -> dict[str, Any]:
+        if depth > MAX_DEPTH:
+            raise _DeclinedError
+        risky = _RISKY_FIRST
+        safe_keys = _SAFE_KEYS
+        for key, value in node.items():
+            if key not in safe_keys:
+                _check_key(key)
+            cls = value.__class__
+            if cls is str:
+                if value[:1] in risky:
+                    node[key] = self._string(value)
+            elif cls is int:
+                self.has_int = True
+            elif cls is not bool and value is not None:
+                self._other(value, depth)
+        return node
+
+    def sequence(self, node: list[Any], depth: int) -> list[Any]:
+        if depth > MAX_DEPTH:
+            raise _DeclinedError
+        risky = _RISKY_FIRST
+        for index, value in enumerate(node):
+            cls = value.__class__
+            if cls is str:
+                if value[:1] in risky:
+                    node[index] = self._string(value)
+            elif cls is int:
+                self.has_int = True
+            elif cls is not bool and value is not None:
+                self._other(value, depth)
+        return node
+
+    def numbers_agree(self) -> bool:
+        """No plain number in the text is spelled so that YAML 1.1 and 1.2 read it apart."""
+        text = "\n" + self.text
+        if self.has_int and _INT_FORMS.search(text) is not None:
+            return False
+        return not (self.has_float and _FLOAT_FORMS.search(text) is not None)
+
+
+def screen(front: str) -> bool:
+    """True when the text is inside the subset the fast path handles (cheap, conservative)."""
+    text = "\n" + front
+    if _UNSAFE_TEXT.search(text) is not None or "\n---" in text or "\n..." in text:
+        return False
+    return len(front) <= MAX_LINE or max(map(len, front.split("\n"))) <= MAX_LINE
+
+
+def fast_load(front: str) -> dict[str, Any] | None:
+    """The front matter as PyYAML's safe loader would give it, or None: "ask PyYAML".
+
+    Only mappings are answered (anything else is rare and goes to the reference).
+    """
+    if not HAVE_FAST_YAML or not screen(front):
+        return None
+    try:
+        data = yaml_rs.loads(
+            front,
+            parse_datetime=False,
+            alias_limits=_ALIASES_REFUSED,
+            duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error,
+        )
+    except Exception:  # any parse problem: the reference decides (and words the rejection)
+        return None
+    if type(data) is not dict:
+        return None
+    walk = _Walk(front)
+    try:
+        result = walk.mapping(data, 0)
+    except (_DeclinedError, RecursionError):
+        return None
+    return result if walk.numbers_agree() else None
