@@ -16,7 +16,7 @@ import typer
 from pydantic import ValidationError
 
 from newsdrop.shared.redis_server import redact_url
-from newsdrop.shared.settings import Settings
+from newsdrop.shared.settings import LogFormat, Settings
 from newsdrop.shared.urls import BadUrlError
 
 RedisUrlOption = Annotated[
@@ -24,6 +24,15 @@ RedisUrlOption = Annotated[
     typer.Option("--redis-url", help="Redis URL (default: REDIS_URL, else a running `up`)."),
 ]
 PrefixOption = Annotated[str | None, typer.Option(help="Key prefix (default: newsdrop).")]
+
+
+def _help(name: str, env: str | None = None) -> str:
+    field = Settings.model_fields[name]
+    default = (
+        "host-pid" if name == "consumer_name" else field.get_default(call_default_factory=True)
+    )
+    shown = "" if default is None else f"; default: {default}"
+    return f"{field.description} (env {env or 'NEWSDROP_' + name.upper()}{shown})"
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -73,26 +82,50 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def store(
-        redis_url: RedisUrlOption = None,
-        prefix: PrefixOption = None,
-        port: Annotated[int | None, typer.Option(help="HTTP port (default 8082).")] = None,
-        consumer_name: Annotated[
-            str | None, typer.Option(help="Consumer name (default host-pid).")
+        redis_url: Annotated[
+            str | None, typer.Option("--redis-url", help=_help("redis_url", "REDIS_URL"))
         ] = None,
-        batch: Annotated[int | None, typer.Option(help="Max entries per read.")] = None,
-        log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, ...")] = None,
+        prefix: Annotated[str | None, typer.Option(help=_help("prefix"))] = None,
+        consumer_name: Annotated[str | None, typer.Option(help=_help("consumer_name"))] = None,
+        batch: Annotated[int | None, typer.Option(help=_help("store_batch"))] = None,
+        claim_idle_seconds: Annotated[
+            float | None, typer.Option(help=_help("claim_idle_seconds"))
+        ] = None,
+        max_deliveries: Annotated[int | None, typer.Option(help=_help("max_deliveries"))] = None,
+        rejected_maxlen: Annotated[int | None, typer.Option(help=_help("rejected_maxlen"))] = None,
+        trim_seconds: Annotated[float | None, typer.Option(help=_help("trim_seconds"))] = None,
+        host: Annotated[str | None, typer.Option(help=_help("http_host"))] = None,
+        port: Annotated[int | None, typer.Option(help=_help("store_port"))] = None,
+        graceful_timeout: Annotated[
+            float | None, typer.Option(help=_help("graceful_timeout"))
+        ] = None,
+        log_level: Annotated[str | None, typer.Option(help=_help("log_level"))] = None,
+        log_format: Annotated[
+            LogFormat | None, typer.Option(help=_help("log_format"), case_sensitive=False)
+        ] = None,
     ) -> None:
-        """Run the store service: dedupe, keep the latest version, publish the changelog."""
+        """Run the store service: dedupe, keep the latest version, publish the changelog.
+
+        Every option can also be set by environment variable (shown with it); options win.
+        Health and metrics: http://HOST:PORT/health/live, /health/ready, /metrics.
+        """
         from newsdrop.shared.logging import configure_logging
         from newsdrop.store.app import serve
 
         settings = load_settings(
             redis_url=redis_url,
             prefix=prefix,
-            store_port=port,
             consumer_name=consumer_name,
             store_batch=batch,
+            claim_idle_seconds=claim_idle_seconds,
+            max_deliveries=max_deliveries,
+            rejected_maxlen=rejected_maxlen,
+            trim_seconds=trim_seconds,
+            http_host=host,
+            store_port=port,
+            graceful_timeout=graceful_timeout,
             log_level=log_level,
+            log_format=log_format,
         )
         if settings.redis_url_value() is None:
             typer.echo(
