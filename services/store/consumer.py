@@ -27,7 +27,7 @@ from newsdrop.shared.wire import utc_iso
 from newsdrop.store.backoff import Backoff
 from newsdrop.store.entries import BadEntry, RawEntry, RawFields, Upsert, field_text, to_upsert
 from newsdrop.store.metrics import StoreMetrics
-from newsdrop.store.trim import group_states, stream_id, trim_acknowledged
+from newsdrop.store.trim import group_states, trim_acknowledged
 from newsdrop.store.upsert import Outcome, Scripts
 
 BLOCK_MS = 500
@@ -216,18 +216,20 @@ class StoreConsumer:
             await self._deadletter(entry_id, fields, detail, count)
 
     async def _deliveries(self, entry_ids: Sequence[str]) -> dict[str, int]:
+        """Delivery count of each pending entry (one XPENDING per id, one round trip)."""
         if not entry_ids:
             return {}
-        rows: list[dict[str, Any]] = await self.redis.xpending_range(
-            self.keys.ingested,
-            self.group,
-            min=min(entry_ids, key=stream_id),
-            max=max(entry_ids, key=stream_id),
-            count=len(entry_ids),
-        )
-        wanted = set(entry_ids)
-        found = {_text(row["message_id"]): int(row["times_delivered"]) for row in rows}
-        return {eid: n for eid, n in found.items() if eid in wanted}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for entry_id in entry_ids:
+                pipe.xpending_range(
+                    self.keys.ingested, self.group, min=entry_id, max=entry_id, count=1
+                )
+            replies: list[list[dict[str, Any]]] = await pipe.execute()
+        return {
+            _text(row["message_id"]): int(row["times_delivered"])
+            for rows in replies
+            for row in rows
+        }
 
     async def _deadletter(
         self, entry_id: str, fields: RawFields, detail: str, deliveries: int

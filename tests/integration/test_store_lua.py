@@ -145,3 +145,23 @@ def test_a_failing_message_writes_nothing_of_its_own(
         )
     assert redis_client.xlen(keys.articles) == 1  # message 1 done, message 2 untouched
     assert redis_client.xpending(keys.ingested, STORE_GROUP)["pending"] == 1
+
+
+def test_a_flushed_script_cache_is_reloaded(
+    redis_url: str, redis_client: redis.Redis, keys: Keys
+) -> None:
+    version = version_string(None, 1, "aa")
+    assert _run_cases(redis_url, redis_client, keys, [(version, "aa", None, None)]) == ["applied"]
+    redis_client.script_flush()  # as after a Redis restart: EVALSHA answers NOSCRIPT
+    article_id = f"{1:032x}"
+    upsert = _upsert(keys, redis_client, article_id, version, "aa")
+    redis_client.xreadgroup(STORE_GROUP, "c", {keys.ingested: ">"})
+
+    async def call() -> list[Outcome]:
+        aclient = async_redis(redis_url)
+        try:
+            return await Scripts(aclient, keys).upsert([upsert])
+        finally:
+            await aclient.aclose()
+
+    assert asyncio.run(call()) == [Outcome.APPLIED]

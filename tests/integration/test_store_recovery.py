@@ -306,3 +306,25 @@ def test_several_consumers_share_the_work_with_the_result_of_one(
         ):
             single[str(fields["id"])] = (str(fields["version"]), str(fields["content_hash"]))
     assert {k: v[1] for k, v in single.items()} == actual_state(redis_client, keys)
+
+
+def test_an_entry_that_keeps_killing_its_consumer_is_dead_lettered_unprocessed(
+    corpus: Path, redis_url: str, redis_client: redis.Redis, keys: Keys
+) -> None:
+    inputs = corpus_inputs(corpus)[:6]
+    redis_client.xgroup_create(keys.ingested, STORE_GROUP, id="0", mkstream=True)
+    ids = [redis_client.xadd(keys.ingested, fields) for fields in inputs]
+    redis_client.xreadgroup(STORE_GROUP, "crashed-1", {keys.ingested: ">"}, count=6)
+    for attempt in range(2, 4):  # two more consumers took ids[0] and died too: 3 deliveries
+        redis_client.xclaim(keys.ingested, STORE_GROUP, f"crashed-{attempt}", 0, [ids[0]])
+
+    settings = settings_for(keys, redis_url, claim_idle_seconds=0.1, max_deliveries=3)
+    worker = consumer(settings, redis_url)
+    asyncio.run(run_until([worker], lambda: settled(redis_client, keys)))
+
+    [(_, letter)] = redis_client.xrange(keys.rejected)
+    assert letter["entry_id"] == ids[0]
+    assert letter["detail"] == "no successful processing (after 3 deliveries)"
+    assert redis_client.hget(keys.article(str(inputs[0]["id"])), "version") is None
+    assert redis_client.xlen(keys.articles) == 5
+    assert metric(worker, "reclaimed") == 6
