@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import redis
 from structlog.testing import capture_logs
 
@@ -328,3 +330,26 @@ def test_an_entry_that_keeps_killing_its_consumer_is_dead_lettered_unprocessed(
     assert redis_client.hget(keys.article(str(inputs[0]["id"])), "version") is None
     assert redis_client.xlen(keys.articles) == 5
     assert metric(worker, "reclaimed") == 6
+
+
+def test_housekeeping_forgets_idle_consumers_with_nothing_pending(
+    redis_url: str, redis_client: redis.Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import newsdrop.store.consumer as consumer_module
+
+    monkeypatch.setattr(consumer_module, "STALE_CONSUMER_MS", 0)
+    redis_client.xgroup_create(keys.ingested, STORE_GROUP, id="0", mkstream=True)
+    redis_client.xadd(keys.ingested, {"n": "1"})
+    redis_client.xgroup_createconsumer(keys.ingested, STORE_GROUP, "gone-1")
+    redis_client.xreadgroup(STORE_GROUP, "holding", {keys.ingested: ">"})  # keeps a pending
+    redis_client.xgroup_createconsumer(keys.ingested, STORE_GROUP, "test-consumer")
+    time.sleep(0.01)
+    worker = consumer(settings_for(keys, redis_url), redis_url)
+
+    async def run() -> None:
+        await worker.housekeeping()
+        await worker.redis.aclose()
+
+    asyncio.run(run())
+    names = {c["name"] for c in redis_client.xinfo_consumers(keys.ingested, STORE_GROUP)}
+    assert names == {"holding", "test-consumer"}
