@@ -100,13 +100,49 @@ class Child:
         self.process = None
 
 
-class Supervisor:
-    """Keeps the children running until a stop signal."""
+class RedisKeeper:
+    """Restarts the embedded server (same port, same AOF data) if it dies under us."""
 
-    def __init__(self, children: list[Child], env: dict[str, str], graceful: float) -> None:
+    def __init__(self, server: EmbeddedRedis) -> None:
+        self.server = server
+        self.backoff = Backoff(base=0.5, cap=30.0)
+        self.next_start = 0.0
+
+    def check(self, now: float) -> None:
+        process = self.server.process
+        if process is not None and process.poll() is None:
+            return
+        if process is not None:
+            log.error("redis_exited", code=process.returncode)
+            self.server.process = None
+            self.next_start = now + self.backoff.next()
+        if now < self.next_start:
+            return
+        try:
+            self.server.start()
+        except NoRedisServerError as exc:
+            log.error("redis_restart_failed", error=str(exc))
+            self.server.process = None
+            self.next_start = time.monotonic() + self.backoff.next()
+        else:
+            log.info("redis_restarted", port=self.server.port)
+            self.backoff.reset()
+
+
+class Supervisor:
+    """Keeps the children (and the embedded server, if any) running until a stop signal."""
+
+    def __init__(
+        self,
+        children: list[Child],
+        env: dict[str, str],
+        graceful: float,
+        keeper: RedisKeeper | None = None,
+    ) -> None:
         self.children = children
         self.env = env
         self.graceful = graceful
+        self.keeper = keeper
         self.stopping = False
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
@@ -117,6 +153,8 @@ class Supervisor:
     def run(self) -> None:
         while not self.stopping:
             now = time.monotonic()
+            if self.keeper is not None:
+                self.keeper.check(now)
             for child in self.children:
                 if child.process is None and now >= child.next_start:
                     child.start(self.env)
@@ -191,7 +229,8 @@ def run_up(settings: Settings) -> int:
     )
     env.pop("NEWSDROP_REDIS_URL", None)
     children = [Child(name, child_argv(name, inbox)) for name in ("ingest", "store")]
-    supervisor = Supervisor(children, env, settings.graceful_timeout)
+    keeper = RedisKeeper(embedded) if embedded is not None else None
+    supervisor = Supervisor(children, env, settings.graceful_timeout, keeper)
     previous = {
         sig: signal.signal(sig, supervisor.request_stop)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

@@ -82,6 +82,10 @@ class StoreConsumer:
             except RedisError as exc:
                 failures += 1
                 await self._retry_later(backoff, "redis_error", exc, failures)
+            except Exception as exc:  # a bug must not silently stop consumption: log, retry
+                failures += 1
+                self.log.exception("consumer_loop_error")
+                await self._retry_later(backoff, "consumer_loop_error", exc, failures)
             else:
                 if failures:
                     self.log.info("redis_recovered", failed_attempts=failures)

@@ -165,5 +165,17 @@ def test_up_restarts_a_crashed_child(tmp_path: Path) -> None:
         time.sleep(0.2)
         wait_for(up.ready, timeout=30, what="store restarted")
         assert log.read_text().count('"child": "store", "pid"') == 2
+
+        client = up.client()  # the embedded server dies too: up restarts it, same port and data
+        client.set("marker", "kept")
+        client.execute_command("CONFIG", "SET", "appendfsync", "always")
+        client.set("marker2", "kept")
+        os.kill(int(client.info("server")["process_id"]), signal.SIGKILL)
+        client.close()
+        wait_for(lambda: '"redis_restarted"' in log.read_text(), what="redis restarted")
+        wait_for(up.ready, timeout=30, what="ready after the Redis restart")
+        client = up.client()
+        assert client.get("marker2") == "kept"
+        client.close()
     finally:
         assert up.stop() == 0
