@@ -55,7 +55,9 @@ except ImportError:  # pragma: no cover - depends on the platform's wheels
     HAVE_FAST_YAML = False
 
 MAX_DEPTH = 40
-MAX_LINE = 1000  # libyaml refuses implicit keys longer than 1024 characters
+# libyaml refuses implicit keys whose text runs over 1024 characters; a key's text is at
+# most 2 * len + 2 characters (quotes, and \" is the only escape the screen lets through).
+MAX_KEY = 400
 STR_TAG = "tag:yaml.org,2002:str"
 TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
@@ -128,6 +130,8 @@ _MAX_SAFE_KEYS = 4096
 def _check_key(key: Any) -> None:
     if key.__class__ is not str or plain_tag(key) != STR_TAG:
         raise _DeclinedError  # non-string keys, or keys PyYAML may type (yes:, 2020-01-01:, <<:)
+    if len(key) > MAX_KEY:
+        raise _DeclinedError  # libyaml refuses implicit keys of more than 1024 characters
     if len(_SAFE_KEYS) < _MAX_SAFE_KEYS:
         _SAFE_KEYS.add(key)
 
@@ -209,7 +213,7 @@ class _Walk:
 
     def numbers_agree(self) -> bool:
         """No plain number in the text is spelled so that YAML 1.1 and 1.2 read it apart."""
-        text = "\n" + self.text
+        text = self.text
         if self.has_int and _INT_FORMS.search(text) is not None:
             return False
         return not (self.has_float and _FLOAT_FORMS.search(text) is not None)
@@ -217,10 +221,11 @@ class _Walk:
 
 def screen(front: str) -> bool:
     """True when the text is inside the subset the fast path handles (cheap, conservative)."""
-    text = "\n" + front
-    if _UNSAFE_TEXT.search(text) is not None or "\n---" in text or "\n..." in text:
-        return False
-    return len(front) <= MAX_LINE or max(map(len, front.split("\n"))) <= MAX_LINE
+    return _screen("\n" + front)
+
+
+def _screen(text: str) -> bool:
+    return _UNSAFE_TEXT.search(text) is None and "\n---" not in text and "\n..." not in text
 
 
 def fast_load(front: str) -> dict[str, Any] | None:
@@ -228,7 +233,8 @@ def fast_load(front: str) -> dict[str, Any] | None:
 
     Only mappings are answered (anything else is rare and goes to the reference).
     """
-    if not HAVE_FAST_YAML or not screen(front):
+    text = "\n" + front  # so that the first character is at a "token start" too
+    if not HAVE_FAST_YAML or not _screen(text):
         return None
     try:
         data = yaml_rs.loads(
@@ -241,7 +247,7 @@ def fast_load(front: str) -> dict[str, Any] | None:
         return None
     if type(data) is not dict:
         return None
-    walk = _Walk(front)
+    walk = _Walk(text)
     try:
         result = walk.mapping(data, 0)
     except (_DeclinedError, RecursionError):

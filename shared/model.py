@@ -89,6 +89,9 @@ def to_json_value(value: Any, depth: int = 0, budget: list[int] | None = None) -
     raise ExtraValueError(f"values of type {type(value).__name__} are not supported")
 
 
+_KNOWN_KEYS: dict[type[BaseModel], frozenset[str]] = {}
+
+
 class FeedModel(BaseModel):
     """Base for every part of the format: camelCase aliases, unknown fields kept."""
 
@@ -105,7 +108,11 @@ class FeedModel(BaseModel):
     def _plain_extras(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        known = {f.alias or name for name, f in cls.model_fields.items()} | set(cls.model_fields)
+        known = _KNOWN_KEYS.get(cls)
+        if known is None:  # once per class: model_fields is slow to reach (~1 µs a call)
+            fields = cls.model_fields
+            known = frozenset({f.alias or name for name, f in fields.items()} | set(fields))
+            _KNOWN_KEYS[cls] = known
         extras = [k for k in data if k not in known]
         if len(extras) > MAX_EXTRA_FIELDS:
             raise ValueError(f"{len(extras)} unknown fields (at most {MAX_EXTRA_FIELDS})")

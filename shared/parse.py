@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,17 +60,21 @@ class Parsed:
         return self.article.timestamp()
 
 
+# A closing line: "---" or "..." and only whitespace after it (what str.rstrip() strips;
+# re's \s is the same set), found from the "\n" before it (a literal prefix: fast search).
+_CLOSING_LINE = re.compile(r"\n(?:---|\.\.\.)[^\S\n]*(?=\n|\Z)")
+
+
 def split_front_matter(text: str) -> tuple[str, str] | None:
     """Return (front matter, body) or None when the text does not open with ``---``."""
-    lines = text.split("\n")
-    if not lines or lines[0].rstrip() != DELIMITER:
+    first_end = text.find("\n")
+    if first_end < 0 or text[:first_end].rstrip() != DELIMITER:
         return None
-    for index in range(1, len(lines)):
-        if lines[index].rstrip() in (DELIMITER, "..."):
-            front = "\n".join(lines[1:index])
-            body = "\n".join(lines[index + 1 :])
-            return front, body.lstrip("\n").rstrip()
-    return None
+    closing = _CLOSING_LINE.search(text, first_end)
+    if closing is None:
+        return None
+    front = text[first_end + 1 : closing.start()] if closing.start() > first_end else ""
+    return front, text[closing.end() + 1 :].lstrip("\n").rstrip()
 
 
 def count_top_level_keys(front: str) -> int:
@@ -150,7 +155,8 @@ def _parse(
             Reason.NO_FRONT_MATTER, "file must start with a '---' line and close it with '---'"
         )
     front, body = split
-    top_level = count_top_level_keys(front)
+    # (fewer lines than the limit: the count cannot exceed it)
+    top_level = 0 if front.count("\n") < MAX_TOP_LEVEL_KEYS else count_top_level_keys(front)
     if top_level > MAX_TOP_LEVEL_KEYS:
         return Rejection(
             Reason.VALIDATION_ERROR,
