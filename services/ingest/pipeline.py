@@ -114,7 +114,7 @@ class Pipeline:
         for (relative, stat), entry in zip(items, entries, strict=True):
             if needs_read(stat, entry):
                 path = str(self.config.inbox / relative)
-                jobs.append(Job(relative, path, known_digest(stat, entry)))
+                jobs.append(Job(relative, path, known_digest(stat, entry), stat))
         unchanged = len(items) - len(jobs)
         self.metrics.unchanged.inc(unchanged)
         self.totals.unchanged += unchanged

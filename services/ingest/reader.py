@@ -26,6 +26,7 @@ class Job:
     relative: str  # POSIX, relative to the inbox
     path: str  # absolute
     known_sha256: str | None  # the ledger's digest when the size matches
+    expected: FileStat | None = None  # the stat that was judged complete (settled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,14 @@ def process(job: Job, config: ParseConfig) -> Outcome:
         before = os.fstat(fd)
         if not stat_module.S_ISREG(before.st_mode):
             return Skipped(job.relative, "not a regular file")
+        expected = job.expected
+        if expected is not None and (before.st_size, before.st_mtime_ns) != (
+            expected.size,
+            expected.mtime_ns,
+        ):
+            # Changed since it settled (e.g. truncated by a rewrite that is still writing):
+            # what is there now has not been stable for the settle time.
+            return Unsettled(job.relative)
         data, sha256, length = _read(fd, before.st_size, config.max_bytes)
         after = os.fstat(fd)
     except OSError as exc:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from newsdrop.ingest.decisions import FileStat
 from newsdrop.ingest.reader import (
     Job,
     ParseConfig,
@@ -14,6 +15,7 @@ from newsdrop.ingest.reader import (
     Rejected,
     Skipped,
     Touched,
+    Unsettled,
     process,
 )
 from newsdrop.ingest.settle import writer_open
@@ -109,3 +111,12 @@ def test_scan_include_pattern(tmp_path: Path, include: str, names: list[str]) ->
         (tmp_path / name).write_bytes(b"x")
         os.utime(tmp_path / name, ns=(index, index))
     assert [item.relative for item in scan(tmp_path, include, lambda *_: None)] == names
+
+
+def test_changed_since_it_settled_goes_back_to_settling(tmp_path: Path) -> None:
+    """A rewrite truncated the file after it settled: even a consistent read is not trusted."""
+    path = tmp_path / "a.md"
+    path.write_bytes(b"")  # the moment between O_TRUNC and the new bytes
+    settled = FileStat(800_000, path.stat().st_mtime_ns - 1, 0)
+    outcome = process(Job("a.md", str(path), None, settled), CONFIG)
+    assert isinstance(outcome, Unsettled)
