@@ -1,0 +1,188 @@
+"""Numbers -> the printed table, the results JSON and the README table (pure functions)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+TARGET_FILES_PER_SECOND = 10_000
+TARGET_RATIO_VS_BASELINE = 20.0
+TARGET_LIVE_P99_MS = 50.0
+TARGET_MEMORY_RATIO = 1.5
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100); NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def latency_summary(seconds: Sequence[float], missing: int) -> dict[str, Any]:
+    ms = [s * 1000 for s in seconds]
+    return {
+        "count": len(ms),
+        "missing": missing,
+        "p50_ms": round(percentile(ms, 50), 1),
+        "p90_ms": round(percentile(ms, 90), 1),
+        "p99_ms": round(percentile(ms, 99), 1),
+        "max_ms": round(max(ms), 1) if ms else math.nan,
+    }
+
+
+def targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each target of the issue: the measured value, the bound, and whether it is met."""
+    out: dict[str, dict[str, Any]] = {}
+    backfill = result.get("backfill")
+    if backfill:
+        fps = backfill["files_per_second"]
+        out["backfill_files_per_second"] = {
+            "value": fps,
+            "target": f">= {TARGET_FILES_PER_SECOND}",
+            "met": fps >= TARGET_FILES_PER_SECOND,
+        }
+        ratio = backfill.get("ratio_vs_baseline")
+        if ratio is not None:
+            out["ratio_vs_baseline"] = {
+                "value": ratio,
+                "target": f">= {TARGET_RATIO_VS_BASELINE:g}x",
+                "met": ratio >= TARGET_RATIO_VS_BASELINE,
+            }
+    live = result.get("live")
+    if live:
+        settle_ms = live["settle_seconds"] * 1000
+        for mode, bound in (("rename", TARGET_LIVE_P99_MS), ("write", settle_ms + 50)):
+            if mode in live:
+                p99 = live[mode]["p99_ms"]
+                out[f"live_{mode}_p99_ms"] = {
+                    "value": p99,
+                    "target": f"<= {bound:g}",
+                    "met": p99 <= bound and live[mode]["missing"] == 0,
+                }
+    memory = result.get("memory")
+    if memory:
+        ratio = memory["redis_bytes_per_article_vs_json"]
+        out["redis_memory_vs_json"] = {
+            "value": ratio,
+            "target": f"<= {TARGET_MEMORY_RATIO}x",
+            "met": ratio <= TARGET_MEMORY_RATIO,
+        }
+    return out
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(what, newsdrop, naive baseline / note) rows of the table."""
+    out: list[tuple[str, str, str]] = []
+    base = result.get("baseline") or {}
+    back = result.get("backfill") or {}
+    parse = result.get("parse") or {}
+    if back:
+        out.append(
+            (
+                "backfill files/s (end to end, from start)",
+                _fmt(back["files_per_second"]),
+                _fmt(base.get("files_per_second", "-")),
+            )
+        )
+        out.append(
+            (
+                "  files/s after start-up",
+                _fmt(back["steady_files_per_second"]),
+                f"start-up {back['startup_seconds']:.2f} s",
+            )
+        )
+        if "ratio_vs_baseline" in back:
+            out.append(("  ratio vs naive baseline", f"{back['ratio_vs_baseline']:.1f}x", ""))
+        out.append(
+            (
+                "  changelog entries (expected articles)",
+                f"{_fmt(back['changelog_entries'])} ({_fmt(back['articles_expected'])})",
+                _fmt(base.get("changelog_entries", "-")) + " (no compaction)" if base else "-",
+            )
+        )
+        out.append(("  verified: count, latest versions", str(back["verified"]), ""))
+    if parse:
+        out.append(
+            (
+                "parse_article µs/file (fast vs PyYAML path)",
+                _fmt(parse["fast_us"]),
+                f"{_fmt(parse['reference_us'])} ({parse['ratio']:.1f}x)",
+            )
+        )
+    live = result.get("live") or {}
+    for mode, label in (("rename", "live: renamed in"), ("write", "live: written in place")):
+        if mode in live:
+            s = live[mode]
+            out.append(
+                (
+                    f"{label} p50/p90/p99 ms",
+                    f"{s['p50_ms']:.0f} / {s['p90_ms']:.0f} / {s['p99_ms']:.0f}",
+                    f"n={s['count']}, missing {s['missing']}",
+                )
+            )
+    mem = result.get("memory") or {}
+    if mem:
+        out.append(
+            (
+                "Redis bytes per article (vs article JSON)",
+                f"{_fmt(mem['redis_bytes_per_article'])} "
+                f"({mem['redis_bytes_per_article_vs_json']:.2f}x)",
+                f"JSON {_fmt(mem['article_json_bytes_mean'])} B"
+                + (
+                    f"; naive {_fmt(base['redis_bytes_per_entry'])} B/entry"
+                    if base.get("redis_bytes_per_entry")
+                    else ""
+                ),
+            )
+        )
+        for service, rss in mem.get("rss", {}).items():
+            out.append(
+                (
+                    f"peak RSS {service} MB (main process / whole tree)",
+                    f"{rss['peak_main_mb']:.0f} / {rss['peak_tree_mb']:.0f}",
+                    f"{rss['processes']} process(es)",
+                )
+            )
+    return out
+
+
+def table(result: dict[str, Any]) -> str:
+    lines = rows(result)
+    headers = ("", "newsdrop", "naive baseline / note")
+    widths = [max(len(h), *(len(r[i]) for r in lines)) for i, h in enumerate(headers)]
+    out = [" | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    out.append("-+-".join("-" * w for w in widths))
+    out += [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in lines]
+    met = targets(result)
+    if met:
+        out.append("")
+        out += [
+            f"target {name}: {t['value']:.1f} ({t['target']}) {'MET' if t['met'] else 'NOT MET'}"
+            for name, t in met.items()
+        ]
+    return "\n".join(out)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The table as Markdown (for benchmarks/README.md)."""
+    lines = ["| | newsdrop | naive baseline / note |", "| --- | --- | --- |"]
+    lines += [f"| {a.strip()} | {b} | {c} |" for a, b, c in rows(result)]
+    met = targets(result)
+    if met:
+        lines += ["", "| target | measured | bound | met |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"| {name} | {t['value']:.1f} | {t['target']} | {'yes' if t['met'] else 'NO'} |"
+            for name, t in met.items()
+        ]
+    return "\n".join(lines)
