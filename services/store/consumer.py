@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
@@ -21,17 +20,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from newsdrop.shared.keys import STORE_GROUP
 from newsdrop.shared.logging import get_logger
-from newsdrop.shared.parse import Reason
 from newsdrop.shared.settings import Settings
-from newsdrop.shared.wire import utc_iso
 from newsdrop.store.backoff import Backoff
-from newsdrop.store.entries import BadEntry, RawEntry, RawFields, Upsert, field_text, to_upsert
+from newsdrop.store.entries import BadEntry, RawEntry, Upsert, to_upsert
+from newsdrop.store.housekeeping import housekeeping as upkeep
 from newsdrop.store.metrics import StoreMetrics
-from newsdrop.store.trim import group_states, trim_acknowledged
+from newsdrop.store.redelivery import Redelivery
 from newsdrop.store.upsert import Outcome, Scripts
 
 BLOCK_MS = 500
-STALE_CONSUMER_MS = 3_600_000
 
 
 def is_nogroup(exc: BaseException) -> bool:
@@ -48,14 +45,24 @@ class StoreConsumer:
         self.group = STORE_GROUP
         self.name = settings.consumer_name
         self.batch = settings.store_batch
-        self.claim_idle_ms = max(1, int(settings.claim_idle_seconds * 1000))
         self.reclaim_every = min(settings.claim_idle_seconds / 2, 5.0)
         self.trim_every = settings.trim_seconds
-        self.max_deliveries = settings.max_deliveries
-        self.rejected_maxlen = settings.rejected_maxlen
         self.metrics = metrics
         self.scripts = Scripts(redis, self.keys, self.group)
         self.log = get_logger("newsdrop.store").bind(consumer=self.name)
+        self.redelivery = Redelivery(
+            redis,
+            self.keys,
+            self.group,
+            self.name,
+            self.scripts,
+            metrics,
+            self.log,
+            claim_idle_ms=max(1, int(settings.claim_idle_seconds * 1000)),
+            batch=self.batch,
+            max_deliveries=settings.max_deliveries,
+            rejected_maxlen=settings.rejected_maxlen,
+        )
         self.reading = False
         self._stop = asyncio.Event()
         self._group_ready = False
@@ -142,7 +149,7 @@ class StoreConsumer:
     async def step(self) -> None:
         now = time.monotonic()
         if now >= self._next_reclaim:
-            await self.reclaim()
+            await self.redelivery.reclaim(self.process, self._stop)
             self._next_reclaim = now + self.reclaim_every
         if self.trim_every and now >= self._next_housekeeping:
             await self.housekeeping()
@@ -173,9 +180,9 @@ class StoreConsumer:
         if failures:
             raw = {entry_id.decode(): fields or {} for entry_id, fields in entries}
             for item, detail in failures:
-                await self._failed(item.entry_id, detail, raw[item.entry_id])
+                await self.redelivery.failed(item.entry_id, detail, raw[item.entry_id])
         for entry in bad:
-            await self._failed(entry.entry_id, entry.detail, entry.fields)
+            await self.redelivery.failed(entry.entry_id, entry.detail, entry.fields)
         counts: dict[str, int] = {}
         for outcome in outcomes:
             self.metrics.count(outcome)
@@ -211,98 +218,8 @@ class StoreConsumer:
                 failures.append((item, str(exc)))
         return outcomes, failures
 
-    async def _failed(self, entry_id: str, detail: str, fields: RawFields) -> None:
-        self.metrics.failed.inc()
-        deliveries = await self._deliveries([entry_id])
-        count = deliveries.get(entry_id, 0)
-        self.log.warning("message_failed", entry_id=entry_id, detail=detail, deliveries=count)
-        if count >= self.max_deliveries:
-            await self._deadletter(entry_id, fields, detail, count)
-
-    async def _deliveries(self, entry_ids: Sequence[str]) -> dict[str, int]:
-        """Delivery count of each pending entry (one XPENDING per id, one round trip)."""
-        if not entry_ids:
-            return {}
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for entry_id in entry_ids:
-                pipe.xpending_range(
-                    self.keys.ingested, self.group, min=entry_id, max=entry_id, count=1
-                )
-            replies: list[list[dict[str, Any]]] = await pipe.execute()
-        return {
-            _text(row["message_id"]): int(row["times_delivered"])
-            for rows in replies
-            for row in rows
-        }
-
-    async def _deadletter(
-        self, entry_id: str, fields: RawFields, detail: str, deliveries: int
-    ) -> None:
-        letter = {
-            "path": field_text(fields, "path"),
-            "reason": Reason.STORE_ERROR.value,
-            "detail": f"{detail} (after {deliveries} deliveries)",
-            "size": field_text(fields, "size"),
-            "sha256": field_text(fields, "sha256"),
-            "at": utc_iso(datetime.now(UTC)),
-            "id": field_text(fields, "id"),
-            "entry_id": entry_id,
-        }
-        if await self.scripts.deadletter(entry_id, letter, self.rejected_maxlen):
-            self.metrics.dead_lettered.inc()
-            self.log.error("message_dead_lettered", entry_id=entry_id, detail=letter["detail"])
-
-    async def reclaim(self) -> None:
-        """Take over entries pending longer than claim_idle (dead or stuck consumers)."""
-        start = "0-0"
-        while not self._stop.is_set():
-            next_id, claimed, _deleted = await self.redis.xautoclaim(
-                self.keys.ingested,
-                self.group,
-                self.name,
-                self.claim_idle_ms,
-                start_id=start,
-                count=self.batch,
-            )
-            if claimed:
-                await self._handle_reclaimed(claimed)
-            start = _text(next_id)
-            if start == "0-0":
-                return
-
-    async def _handle_reclaimed(self, claimed: list[RawEntry]) -> None:
-        self.metrics.reclaimed.inc(len(claimed))
-        deliveries = await self._deliveries([entry_id.decode() for entry_id, _ in claimed])
-        retry: list[RawEntry] = []
-        for entry_id, fields in claimed:
-            count = deliveries.get(entry_id.decode(), 0)
-            if count > self.max_deliveries:  # it failed (or crashed us) max_deliveries times
-                detail = "no successful processing"
-                await self._deadletter(entry_id.decode(), fields or {}, detail, count - 1)
-            else:
-                retry.append((entry_id, fields))
-        self.log.info("reclaimed", count=len(claimed), retrying=len(retry))
-        if retry:
-            await self.process(retry)
-
     async def housekeeping(self) -> None:
-        """Gauges, trimming of acknowledged input, forgetting long-idle empty consumers."""
-        stream = self.keys.ingested
-        groups = await group_states(self.redis, stream)
-        for group in groups:
-            if group.name == self.group:
-                self.metrics.pending.set(group.pending)
-                if group.lag is not None:
-                    self.metrics.group_lag.set(group.lag)
-        removed = await trim_acknowledged(self.redis, stream, groups)
-        if removed:
-            self.log.debug("trimmed", stream=stream, removed=removed)
-        if any(g.name == self.group for g in groups):
-            for consumer in await self.redis.xinfo_consumers(stream, self.group):
-                name = _text(consumer["name"])
-                idle = int(consumer["idle"])
-                if name != self.name and consumer["pending"] == 0 and idle > STALE_CONSUMER_MS:
-                    await self.redis.xgroup_delconsumer(stream, self.group, name)
+        await upkeep(self.redis, self.keys, self.group, self.name, self.metrics, self.log)
 
 
 def _entries(response: Any) -> list[RawEntry]:
@@ -312,7 +229,3 @@ def _entries(response: Any) -> list[RawEntry]:
     if isinstance(response, dict):
         return list(next(iter(response.values()))[0])
     return list(response[0][1])
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

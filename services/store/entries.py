@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from newsdrop.shared.wire import CHANGELOG_FIELDS
-
 RawFields = dict[bytes, bytes]
 RawEntry = tuple[bytes, RawFields | None]
 
@@ -73,11 +71,11 @@ def to_upsert(entry_id: bytes, fields: RawFields) -> Upsert | BadEntry:
     return Upsert(eid, article_id, url, version, content_hash, article)
 
 
-def changelog_entry(fields: dict[str, str]) -> dict[str, str]:
-    """The public fields of a changelog entry, in contract order (for printing)."""
-    return {name: fields[name] for name in CHANGELOG_FIELDS if name in fields}
-
-
 def field_text(fields: RawFields, name: str, default: str = "") -> str:
     value = fields.get(name.encode())
     return default if value is None else value.decode(errors="replace")
+
+
+def text(value: object) -> str:
+    """A reply value (bytes or not) as text."""
+    return value.decode() if isinstance(value, bytes) else str(value)

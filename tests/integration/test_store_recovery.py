@@ -335,7 +335,7 @@ def test_an_entry_that_keeps_killing_its_consumer_is_dead_lettered_unprocessed(
 def test_housekeeping_forgets_idle_consumers_with_nothing_pending(
     redis_url: str, redis_client: redis.Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import newsdrop.store.consumer as consumer_module
+    import newsdrop.store.housekeeping as consumer_module
 
     monkeypatch.setattr(consumer_module, "STALE_CONSUMER_MS", 0)
     redis_client.xgroup_create(keys.ingested, STORE_GROUP, id="0", mkstream=True)
