@@ -114,6 +114,7 @@ def test_kill_9_mid_batch_then_restart_loses_and_doubles_nothing(
     deadline = time.monotonic() + 20
     while True:
         os.kill(first.process.pid, signal.SIGSTOP)
+        time.sleep(0.05)  # a script already sent still runs to completion on the server
         held = consumer_pending(redis_client, keys, first.consumer)
         if held or time.monotonic() > deadline:
             break
@@ -122,6 +123,7 @@ def test_kill_9_mid_batch_then_restart_loses_and_doubles_nothing(
     os.kill(first.process.pid, signal.SIGKILL)
     first.process.wait()
     assert held > 0, "never caught the store holding a batch"
+    assert consumer_pending(redis_client, keys, first.consumer) == held
     assert not settled(redis_client, keys)
 
     second = StoreProcess(redis_url, keys, tmp_path / "store2.log", **env)
