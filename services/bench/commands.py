@@ -39,6 +39,9 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option(help="Keep the generated files and logs here.")
         ] = None,
         timeout: Annotated[float, typer.Option(help="Backfill timeout (s).", min=1)] = 240.0,
+        cold: Annotated[
+            bool, typer.Option("--cold", help="Services start without compiled bytecode.")
+        ] = False,
     ) -> None:
         """Benchmark: newsdrop vs a naive baseline, same files, private Redis (verified)."""
         from newsdrop.bench.pipeline import BenchError
@@ -59,6 +62,8 @@ def register(app: typer.Typer) -> None:
             interval_ms=interval_ms,
             timeout=timeout,
         )
+        if cold:
+            config.pycache = None
         try:
             run_benchmark(config, echo=typer.echo)
         except BenchError as exc:

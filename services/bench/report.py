@@ -112,6 +112,15 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
             )
         )
         out.append(("  verified: count, latest versions", str(back["verified"]), ""))
+        cpu = back.get("cpu_us_per_file") or {}
+        if cpu:
+            out.append(
+                (
+                    "  CPU µs per file (after start-up)",
+                    f"{sum(cpu.values()):,.0f} total",
+                    ", ".join(f"{name} {value:,.0f}" for name, value in cpu.items()),
+                )
+            )
     if parse:
         out.append(
             (

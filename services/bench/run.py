@@ -40,6 +40,8 @@ class BenchConfig:
     timeout: float = 240.0
     parse_sample: int = 2000
     prefix: str = "newsdrop"
+    # Compiled bytecode for the services (as a deployed install has); None: cold start.
+    pycache: Path | None = Path(tempfile.gettempdir()) / "newsdrop-bench-pycache"
 
 
 def _parse_speed(files: list[generate.GeneratedFile], sample: int) -> dict[str, float]:
@@ -80,6 +82,7 @@ def _run(config: BenchConfig, work: Path, echo: Echo) -> dict[str, Any]:
     settle = Settings().settle_seconds  # what the services will use (same environment)
     result: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "bytecode_cache": config.pycache is not None,
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -127,12 +130,17 @@ def _run(config: BenchConfig, work: Path, echo: Echo) -> dict[str, Any]:
             echo(f"baseline: {result['baseline']}")
             client.flushall()
 
+        if config.pycache is not None:
+            pipeline.warm_bytecode(config.pycache)
         before = pipeline.used_memory(client)
         echo("backfill: `newsdrop up` on the folder ...")
-        up = pipeline.start_up(inbox, server.url, work, config.prefix)
+        up = pipeline.start_up(inbox, server.url, work, config.prefix, config.pycache)
         sampler = pipeline.RssSampler(up)
         sampler.start()
-        backfill = pipeline.wait_backfill(client, keys, up, expected.files, config.timeout)
+        redis_pid = server.process.pid if server.process else None
+        backfill = pipeline.wait_backfill(
+            client, keys, up, expected.files, config.timeout, redis_pid
+        )
         verification = pipeline.wait_verified(client, keys, expected, timeout=30)
         if not verification.ok:
             raise pipeline.BenchError(f"changelog is wrong: {verification.problems()}")
@@ -142,6 +150,7 @@ def _run(config: BenchConfig, work: Path, echo: Echo) -> dict[str, Any]:
             "files_per_second": round(backfill.files_per_second, 1),
             "startup_seconds": round(backfill.first_seconds, 3),
             "steady_files_per_second": round(backfill.steady_files_per_second, 1),
+            "cpu_us_per_file": backfill.cpu_us_per_file,
             "changelog_entries": verification.entries,
             "articles_expected": verification.articles_expected,
             "verified": verification.ok,
