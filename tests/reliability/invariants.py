@@ -326,7 +326,8 @@ def _check_entry(
     elif stored_version not in carriers:
         report.add(
             f"article {article_id}: version {stored_version!r} was never dropped with content "
-            f"{_short(stored_hash, 12)} (dropped versions of it: {sorted(carriers)})"
+            f"{_short(stored_hash, 12)} ({len(carriers)} dropped versions of it, e.g. "
+            f"{sorted(carriers)[:3]})"
         )
     _check_article_json(article_id, fields, versions, expected, report)
 

@@ -12,8 +12,11 @@ from collections.abc import Callable
 
 import pytest
 
+from newsdrop.shared.redis_server import EmbeddedRedis
+
 from .conftest import World, soak_seconds
 from .invariants import Drop
+from .procs import wait_until
 
 
 def start(world: World, **env: str) -> None:
@@ -182,3 +185,71 @@ def test_soak_inbox_churn(world: World, figures: Callable[..., None]) -> None:
         resends=report.figures["resends"],
         seconds=soak_seconds(),
     )
+
+
+def cycle_in_place(world: World, rel: str, data: bytes, stop: threading.Event) -> None:
+    """Rewrite ``rel`` in place over and over: truncate + first half, pause, second half, pause.
+
+    The file never stays the same for 0.2 s, so with a 0.2 s settle time it must not be read
+    until the cycling stops. Every complete state is recorded as an optional version.
+    """
+    path = world.inbox.root / rel
+    half = len(data) // 2
+    while not stop.is_set():
+        with path.open("wb") as handle:
+            handle.write(data[:half])
+            handle.flush()
+            time.sleep(0.04)
+            handle.write(data[half:])
+        world.drops.append(Drop(rel, data, path.stat().st_mtime_ns, required=False))
+        time.sleep(0.04)
+
+
+def test_file_rewritten_while_queued_is_not_read_half_written(
+    private_world: World, private_redis: EmbeddedRedis
+) -> None:
+    """A file that settled, then is rewritten in place before the pipeline reads it, must go
+    back to settling: never read in a state that was not stable for the settle time.
+
+    Redis is stopped so the settled files wait in the intake (the pipeline is blocked on
+    its ledger look-up); they are then rewritten in place in a cycle shorter than the settle
+    time; when Redis returns, the pipeline reaches them mid-cycle. Before ingest commit
+    b9bd2a0 this dead-lettered about half of them (no_front_matter, half-written reads); the
+    fuzz test had hit the same window at random.
+    """
+    world = private_world
+    start(world, NEWSDROP_SETTLE_SECONDS="0.2")
+    ingest = world.fleet.services[-1]
+    targets = [f"queued/{n}.md" for n in range(8)]
+    contents = {rel: world.factory.article(5_000 + n) for n, rel in enumerate(targets)}
+    private_redis.stop()
+    ingest.wait_not_ready(timeout=20)
+    for rel in targets:
+        world.drops.append(world.inbox.write_in_place(rel, contents[rel], required=False))
+
+    def settled() -> bool:
+        text = ingest.get("/metrics").text
+        return "newsdrop_ingest_settling_files 0.0" in text
+
+    wait_until(settled, timeout=10, what="the targets to settle (queued for reading)")
+    stop = threading.Event()
+    writers = [
+        threading.Thread(target=cycle_in_place, args=(world, rel, contents[rel], stop))
+        for rel in targets
+    ]
+    for writer in writers:
+        writer.start()
+    try:
+        time.sleep(0.2)
+        private_redis.start()
+        ingest.wait_ready(timeout=30)
+        time.sleep(1.0)  # the pipeline reads the queued targets now, mid-cycle
+    finally:
+        stop.set()
+        for writer in writers:
+            writer.join()
+    for rel in targets:
+        world.drops.append(world.inbox.write_in_place(rel, contents[rel]))
+    rejected = world.client.xrange(world.keys.rejected)
+    world.wait(timeout=60)
+    assert not rejected, f"half-written reads dead-lettered: {[f for _, f in rejected]}"
