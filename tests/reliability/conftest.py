@@ -30,6 +30,9 @@ ROOT = Path(__file__).resolve().parents[2]
 FIGURES = Path(os.environ.get("NEWSDROP_FIGURES", ROOT / "build" / "reliability" / "figures.jsonl"))
 
 
+SESSION = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}"
+
+
 def soak_seconds() -> float:
     """How long each soak scenario runs (``NEWSDROP_SOAK_SECONDS``, default 120)."""
     return float(os.environ.get("NEWSDROP_SOAK_SECONDS", "120"))
@@ -70,6 +73,7 @@ def record_figures(scenario: str, **figures: Any) -> None:
     line = {
         "scenario": scenario,
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "session": SESSION,
         **figures,
     }
     with FIGURES.open("ab") as sink:
@@ -140,6 +144,25 @@ def private_world(
 ) -> Iterator[World]:
     """A world on the test's own Redis server (``private_redis``: restart, kill, flush)."""
     yield from _world(request, tmp_path, private_redis.url, keys, factory)
+
+
+@pytest.fixture
+def limited_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A private server with ``maxmemory`` + ``noeviction`` (lowered by the test itself)."""
+    server = EmbeddedRedis(tmp_path / "redis-limited", appendonly=False, maxmemory="256mb")
+    with server:
+        yield server
+
+
+@pytest.fixture
+def limited_world(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    limited_redis: EmbeddedRedis,
+    keys: Keys,
+    factory: ArticleFactory,
+) -> Iterator[World]:
+    yield from _world(request, tmp_path, limited_redis.url, keys, factory)
 
 
 @pytest.fixture
