@@ -180,12 +180,13 @@ def banner(settings: Settings, inbox: Path, url: str, embedded: EmbeddedRedis | 
     host = settings.http_host
     where = f"embedded, data in {embedded.data_dir}" if embedded else "from REDIS_URL"
     safe = redact_url(url)
+    cli = sys.argv[0] if Path(sys.argv[0]).name == "newsdrop" else "newsdrop"
     return "\n".join(
         [
             "newsdrop is up.",
             f"  inbox:      {inbox}   (drop article files here)",
             f"  redis:      {safe}   ({where})",
-            "  subscribe:  newsdrop tail --from-start     (or: newsdrop get URL, newsdrop stats)",
+            f"  subscribe:  {cli} tail --from-start     (or: {cli} get URL, {cli} stats)",
             f"              redis-cli -u {safe} XREAD BLOCK 0 STREAMS {settings.keys.articles} 0",
             "              docs/subscribing.md: redis-py and FastStream examples",
             f"  health:     http://{host}:{settings.ingest_port}/health/ready   (ingest)",
