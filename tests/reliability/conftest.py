@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,6 +164,28 @@ def limited_world(
     factory: ArticleFactory,
 ) -> Iterator[World]:
     yield from _world(request, tmp_path, limited_redis.url, keys, factory)
+
+
+PASSWORD = f"pw-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def secured_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A private server that requires a password (``PASSWORD``)."""
+    server = EmbeddedRedis(tmp_path / "redis-secured", appendonly=False, password=PASSWORD)
+    with server:
+        yield server
+
+
+@pytest.fixture
+def secured_world(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    secured_redis: EmbeddedRedis,
+    keys: Keys,
+    factory: ArticleFactory,
+) -> Iterator[World]:
+    yield from _world(request, tmp_path, secured_redis.url, keys, factory)
 
 
 @pytest.fixture
