@@ -183,8 +183,7 @@ def test_hostile_catalogue_end_to_end(world: World, figures: Callable[..., None]
         world.rejections.append(("hostile/fifo.md", (), False))
         (root / "dangling.md").symlink_to(root / "nowhere")
         world.rejections.append(("hostile/dangling.md", (), False))
-        if wrapper is not None:
-            # mode 000 before it arrives: no window in which it could be read
+        if wrapper is not None:  # see test_unreadable_file_is_dead_lettered_then_retried
             world.inbox.drop("hostile/unreadable.md", world.factory.article(950), mode=0)
             world.rejections.append(("hostile/unreadable.md", ("unreadable",), True))
         bad_name = os.fsdecode(b"hostile/name-\xff.md")
@@ -232,9 +231,21 @@ def test_hostile_catalogue_end_to_end(world: World, figures: Callable[..., None]
     )
 
 
-@pytest.mark.skipif(unprivileged() is not None, reason="setpriv available: covered above")
-def test_unreadable_needs_setpriv() -> None:
-    pytest.skip(
-        "running as root without setpriv: permission bits cannot be made to apply, so the "
-        "unreadable-file case is not tested"
-    )
+def test_unreadable_file_is_dead_lettered_then_retried_when_fixed(world: World) -> None:
+    """A file without read permission: dead letter ``unreadable``; once its permissions are
+    fixed (only its ctime changes) it is read and published."""
+    wrapper = unprivileged()
+    if wrapper is None:
+        pytest.skip(
+            "running as root without setpriv: permission bits cannot be made to apply to the "
+            "ingest process, so an unreadable file cannot be produced honestly"
+        )
+    world.fleet.store().start().wait_ready()
+    world.fleet.ingest(wrapper=wrapper).start().wait_ready()
+    data = world.factory.article(960)
+    locked = world.inbox.drop("locked/article.md", data, mode=0)  # unreadable when it arrives
+    world.rejections.append((locked.path, ("unreadable",), True))
+    world.wait(timeout=30)
+    os.chmod(world.inbox.root / locked.path, 0o644)
+    world.drops.append(locked)
+    world.wait(timeout=30)
