@@ -377,6 +377,20 @@ def memory_breakdown(client: redis.Redis, keys: Keys, sample: int = 200) -> dict
     return out
 
 
+def command_stats(client: redis.Redis, files: int) -> dict[str, dict[str, float]]:
+    """Redis CPU by command since the last CONFIG RESETSTAT: calls and µs per file."""
+    info: dict[str, Any] = client.info("commandstats")
+    out = {}
+    for name, stats in info.items():
+        command = name.removeprefix("cmdstat_")
+        out[command] = {
+            "calls": int(stats["calls"]),
+            "usec_per_call": round(float(stats["usec_per_call"]), 2),
+            "usec_per_file": round(int(stats["usec"]) / max(files, 1), 2),
+        }
+    return dict(sorted(out.items(), key=lambda item: -item[1]["usec_per_file"]))
+
+
 # --- live latency ---------------------------------------------------------------------------
 
 

@@ -147,7 +147,13 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
                 "Redis bytes per article (vs article JSON)",
                 f"{_fmt(mem['redis_bytes_per_article'])} "
                 f"({mem['redis_bytes_per_article_vs_json']:.2f}x)",
-                f"JSON {_fmt(mem['article_json_bytes_mean'])} B"
+                f"JSON {_fmt(mem['article_json_bytes_mean'])} B; at rest"
+                + (
+                    f" ({_fmt(mem['redis_bytes_per_article_before_trim'])} before the input "
+                    "stream is trimmed)"
+                    if mem.get("redis_bytes_per_article_before_trim")
+                    else ""
+                )
                 + (
                     f"; naive {_fmt(base['redis_bytes_per_entry'])} B/entry"
                     if base.get("redis_bytes_per_entry")

@@ -133,6 +133,7 @@ def _run(config: BenchConfig, work: Path, echo: Echo) -> dict[str, Any]:
         if config.pycache is not None:
             pipeline.warm_bytecode(config.pycache)
         before = pipeline.used_memory(client)
+        client.config_resetstat()
         echo("backfill: `newsdrop up` on the folder ...")
         up = pipeline.start_up(inbox, server.url, work, config.prefix, config.pycache)
         sampler = pipeline.RssSampler(up)
@@ -141,6 +142,7 @@ def _run(config: BenchConfig, work: Path, echo: Echo) -> dict[str, Any]:
         backfill = pipeline.wait_backfill(
             client, keys, up, expected.files, config.timeout, redis_pid
         )
+        commands = pipeline.command_stats(client, expected.files)  # before verify's XRANGEs
         verification = pipeline.wait_verified(client, keys, expected, timeout=30)
         if not verification.ok:
             raise pipeline.BenchError(f"changelog is wrong: {verification.problems()}")
@@ -155,11 +157,18 @@ def _run(config: BenchConfig, work: Path, echo: Echo) -> dict[str, Any]:
             "articles_expected": verification.articles_expected,
             "verified": verification.ok,
         }
+        result["backfill"]["redis_commands"] = commands
         if "baseline" in result and result["baseline"]["files_per_second"]:
             ratio = backfill.files_per_second / result["baseline"]["files_per_second"]
             result["backfill"]["ratio_vs_baseline"] = round(ratio, 1)
-        echo(f"backfill: {result['backfill']}")
+        shown = {k: v for k, v in result["backfill"].items() if k != "redis_commands"}
+        echo(f"backfill: {shown}")
 
+        just_after = pipeline.used_memory(client) - before
+        # At rest: the store trims acknowledged `ingested` entries every trim_seconds.
+        rest_deadline = time.perf_counter() + Settings().trim_seconds + 10
+        while int(client.xlen(keys.ingested)) > 1 and time.perf_counter() < rest_deadline:
+            time.sleep(0.2)
         grown = pipeline.used_memory(client) - before
         json_mean = verification.article_json_bytes / max(verification.entries, 1)
         per_article = grown / max(expected.articles, 1)
@@ -168,6 +177,7 @@ def _run(config: BenchConfig, work: Path, echo: Echo) -> dict[str, Any]:
             "redis_bytes_per_article": round(per_article),
             "article_json_bytes_mean": round(json_mean),
             "redis_bytes_per_article_vs_json": round(per_article / json_mean, 2),
+            "redis_bytes_per_article_before_trim": round(just_after / max(expected.articles, 1)),
             "breakdown_bytes": pipeline.memory_breakdown(client, keys),
         }
 
