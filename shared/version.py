@@ -14,9 +14,10 @@ _MAX_MTIME_NS = 10**20 - 1
 
 
 class Decision(StrEnum):
-    APPLY = "applied"
-    DUPLICATE = "duplicate"
-    STALE = "stale"
+    APPLY = "applied"  # newer content: store it and announce it
+    REFRESH = "refreshed"  # same content, greater version: raise the stored version only
+    DUPLICATE = "duplicate"  # same content, not newer: nothing changes
+    STALE = "stale"  # other content, older: nothing changes
 
 
 def version_string(timestamp: datetime | None, mtime_ns: int, content_hash: str) -> str:
@@ -34,13 +35,13 @@ def decide(
 ) -> Decision:
     """What the store does with an incoming version given what it holds.
 
-    Same content hash as stored: duplicate. Otherwise the greater version wins; an older
-    version arriving late never overwrites a newer one.
+    The greater version always wins, so the outcome never depends on arrival order; an older
+    version arriving late never overwrites a newer one. Content equal to the stored content
+    is never announced again: a greater version of it only raises the stored version
+    (``REFRESH``), a lesser or equal one is a ``DUPLICATE``.
     """
     if stored_version is None:
         return Decision.APPLY
-    if incoming_hash == stored_hash:
-        return Decision.DUPLICATE
     if incoming_version > stored_version:
-        return Decision.APPLY
-    return Decision.STALE
+        return Decision.REFRESH if incoming_hash == stored_hash else Decision.APPLY
+    return Decision.DUPLICATE if incoming_hash == stored_hash else Decision.STALE

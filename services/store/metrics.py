@@ -35,7 +35,7 @@ class StoreMetrics:
             registry=registry,
             consumed=counter("messages_consumed", "Input entries received (read or reclaimed)."),
             applied=counter("applied", "Versions stored and announced in the changelog."),
-            duplicate=counter("duplicate", "Versions identical to the stored one."),
+            duplicate=counter("duplicate", "Versions with the stored content (not re-announced; a newer one raises the version)."),
             stale=counter("stale", "Versions older than the stored one."),
             reclaimed=counter("reclaimed", "Pending entries taken over from idle consumers."),
             failed=counter("failed", "Entries that failed processing (left pending)."),
@@ -66,7 +66,7 @@ class StoreMetrics:
     def count(self, outcome: Outcome) -> None:
         if outcome is Outcome.APPLIED:
             self.applied.inc()
-        elif outcome is Outcome.DUPLICATE:
+        elif outcome in (Outcome.DUPLICATE, Outcome.REFRESHED):
             self.duplicate.inc()
         elif outcome is Outcome.STALE:
             self.stale.inc()

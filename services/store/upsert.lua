@@ -6,7 +6,7 @@
 -- KEYS[3 + i] article hash of message i
 -- ARGV[1] consumer group    ARGV[2] now (ISO-8601, the hash's updated_at)
 -- ARGV[3 + 6 * (i - 1) ...] entry_id, id, url, version, content_hash, article of message i
--- Returns one status per message: applied | duplicate | stale | gone (no longer pending:
+-- Returns one status per message: applied | refreshed | duplicate | stale | gone (no longer pending:
 -- another consumer already handled it, so nothing is done or counted twice).
 --
 -- The decision mirrors newsdrop.shared.version.decide (a test runs both on the same cases).
@@ -34,11 +34,14 @@ local function decide(version, hash, stored_version, stored_hash)
     if not stored_version then
         return 'applied'
     end
+    if greater(version, stored_version) then
+        if hash == stored_hash then
+            return 'refreshed'
+        end
+        return 'applied'
+    end
     if hash == stored_hash then
         return 'duplicate'
-    end
-    if greater(version, stored_version) then
-        return 'applied'
     end
     return 'stale'
 end
@@ -68,8 +71,12 @@ for i = 1, count do
             if not stored[1] then
                 redis.call('HINCRBY', stats, 'articles', 1)
             end
+        elseif status == 'refreshed' then
+            -- Same content, greater version: remember the version, announce nothing.
+            redis.call('HSET', key, 'version', version, 'updated_at', now)
         end
-        redis.call('HINCRBY', stats, status, 1)
+        -- A refresh is a duplicate for the counters: same content, nothing announced.
+        redis.call('HINCRBY', stats, status == 'refreshed' and 'duplicate' or status, 1)
         redis.call('XACK', ingested, group, entry_id)
     end
     results[i] = status

@@ -18,9 +18,10 @@ from newsdrop.store.entries import Upsert
 
 
 class Outcome(StrEnum):
-    """What the script did with one message (the first three are ``Decision`` values)."""
+    """What the script did with one message (all but ``GONE`` are ``Decision`` values)."""
 
     APPLIED = Decision.APPLY.value
+    REFRESHED = Decision.REFRESH.value
     DUPLICATE = Decision.DUPLICATE.value
     STALE = Decision.STALE.value
     GONE = "gone"

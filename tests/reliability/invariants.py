@@ -398,12 +398,21 @@ def check_article_hashes(
                 f"hash {key}: entry_id {stored.get('entry_id')!r} but the live changelog entry "
                 f"is {entry_id!r}"
             )
-        for name in ("version", "content_hash"):
-            if stored.get(name) != fields.get(name):
-                report.add(
-                    f"hash {key}: {name} {_short(stored.get(name) or '', 60)!r} differs from "
-                    f"the changelog's {_short(fields.get(name) or '', 60)!r}"
-                )
+        if stored.get("content_hash") != fields.get("content_hash"):
+            report.add(
+                f"hash {key}: content_hash {_short(stored.get('content_hash') or '', 60)!r} "
+                f"differs from the changelog's {_short(fields.get('content_hash') or '', 60)!r}"
+            )
+        # The hash keeps the greatest version seen; a later copy of the same content raises it
+        # without a new announcement (Decision.REFRESH), so it may exceed the entry's version.
+        stored_version, announced = stored.get("version") or "", fields.get("version") or ""
+        if stored_version < announced or not stored_version.endswith(
+            "." + (fields.get("content_hash") or "")
+        ):
+            report.add(
+                f"hash {key}: version {_short(stored_version, 60)!r} is not the changelog's "
+                f"{_short(announced, 60)!r} or a later version of the same content"
+            )
         if not stored.get("updated_at"):
             report.add(f"hash {key}: no updated_at")
     for article_id in sorted(set(live) - seen):

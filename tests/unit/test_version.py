@@ -19,7 +19,8 @@ VERSION_CASES = [
     ((T1, 5, "bb"), (T1, 5, "aa"), Decision.APPLY),
     ((T1, 5, "aa"), (T1, 5, "bb"), Decision.STALE),
     ((T1, 5, "aa"), (T1, 5, "aa"), Decision.DUPLICATE),
-    ((T2, 9, "aa"), (T1, 5, "aa"), Decision.DUPLICATE),
+    ((T2, 9, "aa"), (T1, 5, "aa"), Decision.REFRESH),
+    ((T1, 6, "aa"), (T1, 5, "aa"), Decision.REFRESH),
     ((T1, 1, "aa"), (T2, 5, "aa"), Decision.DUPLICATE),
     ((None, 9, "bb"), (T1, 5, "aa"), Decision.STALE),
     ((T1, 0, "bb"), (None, 9, "aa"), Decision.APPLY),
@@ -49,3 +50,19 @@ def test_version_strings_sort_like_tuples() -> None:
 
 def test_negative_mtime_clamped() -> None:
     assert version_string(T1, -5, "aa") == version_string(T1, 0, "aa")
+
+
+def test_outcome_is_order_independent() -> None:
+    """Copies of one content around another content: the greatest version always wins."""
+    import itertools
+
+    copies = [(T1, 1, "aa"), (T1, 2, "bb"), (T1, 3, "aa"), (T2, 0, "cc"), (T1, 3, "cc")]
+    finals = set()
+    for order in itertools.permutations(copies):
+        stored: tuple[str | None, str | None] = (None, None)
+        for stamp, mtime, digest in order:
+            incoming = version_string(stamp, mtime, digest)
+            if decide(incoming, digest, *stored) in (Decision.APPLY, Decision.REFRESH):
+                stored = (incoming, digest)
+        finals.add(stored)
+    assert finals == {(version_string(T2, 0, "cc"), "cc")}
