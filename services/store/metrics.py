@@ -35,7 +35,9 @@ class StoreMetrics:
             registry=registry,
             consumed=counter("messages_consumed", "Input entries received (read or reclaimed)."),
             applied=counter("applied", "Versions stored and announced in the changelog."),
-            duplicate=counter("duplicate", "Versions with the stored content (not re-announced; a newer one raises the version)."),
+            duplicate=counter(
+                "duplicate", "Versions with the stored content (never re-announced)."
+            ),
             stale=counter("stale", "Versions older than the stored one."),
             reclaimed=counter("reclaimed", "Pending entries taken over from idle consumers."),
             failed=counter("failed", "Entries that failed processing (left pending)."),

@@ -21,14 +21,11 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
-import pytest
-
 from newsdrop.shared.version import Decision, decide, version_string
 
 from .conftest import World
 from .invariants import assert_invariants
 from .procs import stream_added, wait_until
-
 
 STAMP = datetime(2021, 3, 6, 1, 44, tzinfo=UTC)
 A, X = "a" * 64, "b" * 64
