@@ -104,6 +104,9 @@ def test_real_versions_differing_only_in_secured_are_duplicates(
     first = file_fields(files[order[0]], mtime_ns=order[0] + 1)
     assert entries[0][1]["version"] == first["version"]  # duplicates are not re-published
     assert redis_client.hgetall(keys.stats) == {"applied": "1", "articles": "1", "duplicate": "2"}
+    # ...but the stored version is the greatest seen, whatever the arrival order.
+    latest = file_fields(files[2], mtime_ns=3)["version"]
+    assert redis_client.hget(keys.article(first["id"]), "version") == latest
 
 
 def test_url_forms_of_one_article_are_one_article(
