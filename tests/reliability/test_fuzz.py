@@ -56,6 +56,17 @@ class Model:
             self.world.drops.append(drop)
             self.current[rel] = len(self.world.drops) - 1
 
+    def touch(self, rel: str) -> None:
+        self.operations += 1
+        path = self.world.inbox.root / rel
+        now = time.time_ns()
+        os.utime(path, ns=(now, now))
+        index = self.current.get(rel)
+        if index is not None:
+            drop = replace(self.world.drops[index], mtime_ns=path.stat().st_mtime_ns)
+            self.world.drops.append(replace(drop, required=False))
+            self.current[rel] = len(self.world.drops) - 1
+
     def delete(self, rel: str) -> None:
         self.operations += 1
         self.world.inbox.delete(rel)
@@ -107,12 +118,12 @@ def run_fuzz(world: World, examples: int, steps: int) -> Model:
 
         @rule(name=NAMES)
         def touch(self, name: int) -> None:
-            """New mtime, same bytes: nothing new to send."""
-            path = world.inbox.root / self.rel(name)
+            """New mtime, same bytes: nothing new to send once the file was read; but a file
+            touched before it was read is read with the new mtime (a version of its own)."""
+            rel = self.rel(name)
+            path = world.inbox.root / rel
             if path.exists():
-                model.operations += 1
-                now = time.time_ns()
-                os.utime(path, ns=(now, now))
+                model.touch(rel)
 
         @rule(name=NAMES, in_place=st.booleans())
         def bad_file(self, name: int, in_place: bool) -> None:
