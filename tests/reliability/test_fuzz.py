@@ -38,6 +38,7 @@ class Model:
     current: dict[str, int] = field(default_factory=dict)  # path -> its good file's drop index
     current_bad: set[str] = field(default_factory=set)  # paths holding a bad file now
     bad: dict[str, bool] = field(default_factory=dict)  # every path that held a bad file
+    in_place: set[str] = field(default_factory=set)  # paths ever rewritten in place
     operations: int = 0
 
     def put(self, rel: str, data: bytes, in_place: bool) -> None:
@@ -46,6 +47,7 @@ class Model:
         self.current_bad.discard(rel)
         inbox = self.world.inbox
         if in_place:
+            self.in_place.add(rel)
             drop = inbox.write_in_place(rel, data, required=False)
         else:
             drop = inbox.drop(rel, data, required=False)
@@ -84,6 +86,10 @@ class Model:
         # A file deleted (or replaced) just as it was read may end as `unreadable`.
         seen = {d.path for d in drops} | set(self.bad)
         self.world.rejections += [(p, ("unreadable",), False) for p in seen]
+        # An in-place rewrite truncates first: if the writer is descheduled for longer than
+        # the settle time (a loaded machine), the empty file *is* stable for that long and may
+        # be read and dead-lettered before the full content lands (then published).
+        self.world.rejections += [(p, ("no_front_matter",), False) for p in self.in_place]
 
 
 def run_fuzz(world: World, examples: int, steps: int) -> Model:
