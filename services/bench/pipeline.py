@@ -6,6 +6,7 @@ Everything here talks to the private Redis and the processes the benchmark start
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -74,6 +75,12 @@ class UpProcess:
                 self.process.wait()
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """`newsdrop up` gets SIGTERM if the benchmark dies (it then stops its children)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 # Modules the services import at start, compiled once before the timed start (see below).
 WARM_IMPORTS = (
     "newsdrop.cli",
@@ -129,7 +136,12 @@ def start_up(
     with log_path.open("wb") as log:
         started = time.perf_counter()
         process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
     return UpProcess(process, log_path, started)
 
