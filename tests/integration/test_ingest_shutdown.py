@@ -19,19 +19,21 @@ def test_stop_mid_backfill_flushes_then_restart_completes_without_duplicates(
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     sources = corpus_files(corpus)
-    for copy in range(3):
+    for copy in range(8):
         for source in sources:
             shutil.copyfile(source, inbox / f"{copy}-{source.name}")
-    total = 3 * len(sources)
+    total = 8 * len(sources)
     settings = ingest_settings(inbox, redis_url, keys, publish_batch=40)
 
     async def interrupted() -> None:
         async with running(settings, backfilled=False):
             await until(lambda: redis_client.xlen(keys.ingested) > 0, "the first batch")
-        # stopped: whatever was committed is in the ledger, and only that
+        # stopped: whatever was committed is in the ledger, and only that. (Parsed batches
+        # in flight are flushed, so on a fast machine the stop can land after the last one.)
         sent = paths(redis_client, keys.ingested)
-        assert len(sent) < total
+        assert 0 < len(sent) <= total
         assert redis_client.hlen(keys.ledger) == len(sent)
+        assert set(sent) == set(redis_client.hkeys(keys.ledger))
 
     async def resumed() -> None:
         async with running(settings) as service:
