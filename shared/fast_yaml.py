@@ -66,7 +66,7 @@ _DELIM = r"[\s\[{,]"  # what precedes a token start (a "\n" is prepended to the 
 # Anything here sends the text to PyYAML. A character class comes first (so the regex engine
 # skips most positions in C), the context is checked with look-arounds.
 _UNSAFE_TEXT = re.compile(
-    "[!%@`?*&|>[{\\\\" + _BAD_CHARS + "](?:"
+    "[!%@`?*&|>[{:\\\\" + _BAD_CHARS + "](?:"
     # at a token start: tag, directive, reserved indicator, complex key, alias, and flow
     # collections (the feed has none; libyaml and yaml-rs differ on odd flow syntax)
     rf"(?<={_DELIM}[!%@`?*\[{{])"
@@ -74,20 +74,30 @@ _UNSAFE_TEXT = re.compile(
     rf"|(?<={_DELIM}&)(?=\S)"
     # a block scalar header (| or > at a token start, then only indicators / a comment)
     rf"|(?<={_DELIM}[|>])(?=[0-9+-]*[ ]*(?:#|\n|$))"
+    # a JSON-like "key":value (no space after the colon): parsers differ on it
+    r"""|(?<=["']:)(?=\S)"""
     # a backslash escape other than \" (so a quoted scalar's value starts with the
     # character right after its opening quote)
     r'|(?<=\\)(?!")'
     # tabs, NEL/LS/PS (line breaks in YAML 1.1 only), controls, BOM, surrogates
     "|(?<=[" + _BAD_CHARS + "]))"
 )
-# Plain numbers whose value differs between YAML 1.1 and 1.2, checked only when the fast
-# result holds ints or floats. Ints: a leading zero (octal in 1.1, decimal in 1.2) or 0o.
-_INT_FORMS = re.compile(
-    r"0[0-9oO_](?:"
-    rf"(?<={_DELIM}0.)|(?<={_DELIM}[-+]0.)|(?<=[\]}}\"']:0.)|(?<=[\]}}\"']:[-+]0.))"
+# Numbers, checked only when the fast result holds ints or floats. yaml-rs reads more
+# spellings as numbers than PyYAML does (``_12``, ``0X1F``, ``017`` as 17, ``1e3``, ...), and
+# its number grammar is not ours to enumerate. So the rule is positive. A token (at a token
+# start, running over ``[0-9A-Za-z_.+-]``) is number-like when it starts with ``[-+]?`` and a
+# digit, ``_``, or ``.`` plus a digit or ``_``, and holds no letter but hex digits and those of
+# ``x o b e inf nan infinity`` ("24th", "5G", "2020s" are words for both parsers). Every
+# number-like token must be a plain decimal (``-12``, ``0``, ``3.25``), which both parsers
+# read alike, or the start of a date (``2019-12-16``, ``2019-12-16T13``: strings for yaml-rs
+# here; timestamps are checked above); else the file goes to PyYAML. Exhaustively fuzzed.
+_END_OF_WORD = r"(?![0-9A-Za-z_.+\-])"
+_UNSAFE_NUMBER = re.compile(
+    rf"[\s\[{{,]"
+    rf"(?![-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?{_END_OF_WORD})"
+    rf"(?![0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}(?:[Tt][0-9]{{1,2}})?{_END_OF_WORD})"
+    rf"[-+]?(?:[0-9_]|\.[0-9_])[0-9a-fA-FxXoObBiInNtTyY_.+\-]*{_END_OF_WORD}"
 )
-# Floats: exponents (1.1 wants a dot and a signed exponent) and leading dots (+.5, .5e3).
-_FLOAT_FORMS = re.compile(r"[eE.](?:(?<=[0-9_.][eE])(?=[-+]?[0-9])|(?<=[\s\[{,:+-]\.)(?=[0-9]))")
 
 
 def _resolver_table() -> dict[str, tuple[tuple[str, re.Pattern[str]], ...]]:
@@ -212,11 +222,10 @@ class _Walk:
         return node
 
     def numbers_agree(self) -> bool:
-        """No plain number in the text is spelled so that YAML 1.1 and 1.2 read it apart."""
-        text = self.text
-        if self.has_int and _INT_FORMS.search(text) is not None:
-            return False
-        return not (self.has_float and _FLOAT_FORMS.search(text) is not None)
+        """Every number-like token in the text is one both parsers read alike."""
+        if not (self.has_int or self.has_float):
+            return True
+        return _UNSAFE_NUMBER.search(self.text) is None
 
 
 def screen(front: str) -> bool:

@@ -7,6 +7,7 @@ generated and mutated documents.
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,16 @@ EDGE_CASES: list[tuple[str, bool]] = [
     ("a: +.5", True),
     ("a: .5", False),
     ("a: 0x1F\nb: -0x1F\nc: 0b11\nd: 1_000\ne: +5", False),
+    # yaml-rs reads these as numbers, PyYAML as strings (found by exhaustive fuzzing)
+    ("a: _12", True),
+    ("a: -_1", True),
+    ("a: _1.5", True),
+    ("a: 0X1F", True),
+    ("a: 0B11", True),
+    ("a: 0O17", True),
+    ("a: inf\nb: -Infinity\nc: NaN", False),
+    ('"a":1', True),
+    ("a: 'x':_12", True),
     ("a: 1:30", True),
     ("a: 1:30.5", True),
     ("a: 190:20:30", True),
@@ -200,6 +211,19 @@ def test_edge_cases_parse_the_same(front: str, _must_decline: bool) -> None:
     same_parse(b"---\n" + body.encode("utf-8", "surrogatepass") + b"\n---\nbody\n")
 
 
+NUMBER_ALPHABET = "0123456789_.+-eExXoObB:"
+
+
+def test_every_short_number_like_token_agrees_or_declines() -> None:
+    """Exhaustive over tokens of up to 3 characters from the alphabet numbers are made of."""
+    answered = 0
+    for length in (1, 2, 3):
+        for chars in itertools.product(NUMBER_ALPHABET, repeat=length):
+            token = "".join(chars)
+            answered += agrees(f"a: {token}\nb: 1")
+    assert answered > 100  # plain decimals and strings do take the fast path
+
+
 def test_plain_tag_is_pyyaml_resolution() -> None:
     resolver = yaml.resolver.Resolver()
     for value in ["yes", "Off", "017", "0o17", "1e3", "1.5e+3", "2019-12-16", "<<", "=", "~"]:
@@ -239,6 +263,8 @@ TRICKY = [
     "a#b", "x: y", "- x", "[a]", "{a: 1}", "a, b", "'q'", '"q"', "@x", "`x", "%x", "? x",
     "https://e.com/a?b=1&c=2#f", "Mar 02, 2021", "A & B | C", "it's", 'say "hi"', "x\\y",
     "é ’ — €", "\u00a0x", "x\u0085y", "x\u2028y", "x\ty", "x\x7fy", "---", "...",
+    "_12", "-_1", "_1.5", "1_.5", "1._5", "0X1F", "0B11", "0O17", "1__", "inf", "-inf",
+    "Infinity", "NaN", "3d", "24th", "2019-2023", "5G", "...\"",
 ]
 # fmt: on
 
