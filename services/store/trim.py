@@ -8,6 +8,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+TRIM_STEP = 1000  # entries per XTRIM call at most (whole stream nodes, `~ ... LIMIT`)
+MAX_TRIM_STEPS = 100  # per housekeeping round; the rest waits for the next round
+
 
 @dataclass(frozen=True, slots=True)
 class GroupState:
@@ -72,5 +75,16 @@ async def trim_acknowledged(redis: Redis, stream: str, groups: Sequence[GroupSta
     floor = trim_floor(groups)
     if floor is None:
         return 0
-    removed: int = await redis.xtrim(stream, minid=floor, approximate=False)
-    return removed
+    # One exact XTRIM of a large backlog blocks Redis (measured: 98 ms for 20,000 entries,
+    # seen by every client as latency). Trim whole nodes in bounded steps first, then the
+    # exact remainder (at most one node's worth).
+    removed = 0
+    for _ in range(MAX_TRIM_STEPS):
+        step: int = await redis.xtrim(stream, minid=floor, approximate=True, limit=TRIM_STEP)
+        removed += step
+        if step == 0:
+            break
+    else:
+        return removed  # a large backlog: the rest goes in the next rounds
+    exact: int = await redis.xtrim(stream, minid=floor, approximate=False)
+    return removed + exact
