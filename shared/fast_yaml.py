@@ -93,7 +93,7 @@ _UNSAFE_TEXT = re.compile(
 # here; timestamps are checked above); else the file goes to PyYAML. Exhaustively fuzzed.
 _END_OF_WORD = r"(?![0-9A-Za-z_.+\-])"
 _UNSAFE_NUMBER = re.compile(
-    rf"[\s\[{{,]"
+    rf"{_DELIM}(?=[-+0-9_.])"  # (cheap first: most whitespace is followed by a letter)
     rf"(?![-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?{_END_OF_WORD})"
     rf"(?![0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}(?:[Tt][0-9]{{1,2}})?{_END_OF_WORD})"
     rf"[-+]?(?:[0-9_]|\.[0-9_])[0-9a-fA-FxXoObBiInNtTyY_.+\-]*{_END_OF_WORD}"
