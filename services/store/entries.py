@@ -11,6 +11,7 @@ RawEntry = tuple[bytes, RawFields | None]
 _ID = re.compile(r"[0-9a-f]{32}")
 _HASH = re.compile(r"[0-9a-f]{1,128}")
 _VERSION = re.compile(r"[0-9]{18}\.[0-9]{20}\.[0-9a-f]{1,128}")
+VERSION_HASH_OFFSET = 40  # the content hash starts after "<18 digits>.<20 digits>."
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,8 @@ def to_upsert(entry_id: bytes, fields: RawFields) -> Upsert | BadEntry:
         return BadEntry(eid, "field 'content_hash' is not lowercase hex", fields)
     if not _VERSION.fullmatch(version):
         return BadEntry(eid, "field 'version' is not a newsdrop version string", fields)
+    if version[VERSION_HASH_OFFSET:] != content_hash:
+        return BadEntry(eid, "field 'version' does not end with the content hash", fields)
     if not url.startswith(("http://", "https://")):
         return BadEntry(eid, "field 'url' is not an http(s) URL", fields)
     return Upsert(eid, article_id, url, version, content_hash, article)

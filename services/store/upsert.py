@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from enum import StrEnum
 from importlib.resources import files
 from typing import Any
@@ -13,7 +12,6 @@ from redis.commands.core import AsyncScript
 
 from newsdrop.shared.keys import STORE_GROUP, Keys
 from newsdrop.shared.version import Decision
-from newsdrop.shared.wire import utc_iso
 from newsdrop.store.entries import Upsert
 
 
@@ -44,7 +42,7 @@ class Scripts:
         self._upsert: AsyncScript = redis.register_script(load_source("upsert.lua"))
         self._deadletter: AsyncScript = redis.register_script(load_source("deadletter.lua"))
 
-    async def upsert(self, batch: Sequence[Upsert], now: datetime | None = None) -> list[Outcome]:
+    async def upsert(self, batch: Sequence[Upsert]) -> list[Outcome]:
         """Apply a batch in one call; raises ``ResponseError`` if any message fails.
 
         Messages before the failing one are applied and acknowledged (each is atomic);
@@ -54,7 +52,7 @@ class Scripts:
             return []
         keys = [self.keys.ingested, self.keys.articles, self.keys.stats]
         keys += [self.keys.article(item.id) for item in batch]
-        args: list[str | bytes] = [self.group, utc_iso(now or datetime.now(UTC))]
+        args: list[str | bytes] = [self.group]
         for item in batch:
             args.extend(item.argv())
         result = await self._upsert(keys=keys, args=args)

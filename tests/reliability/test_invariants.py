@@ -6,7 +6,6 @@ correct state; each test then breaks one thing and checks the checker names it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -60,12 +59,15 @@ class ReferenceStore:
     def apply(self, fields: dict[str, str]) -> None:
         key = self.keys.article(fields["id"])
         stored = self.client.hgetall(key)
+        stored_version = stored.get("version")
         decision = decide(
             fields["version"],
             fields["content_hash"],
-            stored.get("version"),
-            stored.get("content_hash"),
+            stored_version,
+            stored_version.rpartition(".")[2] if stored_version else None,
         )
+        if decision is Decision.REFRESH:
+            self.client.hset(key, "version", fields["version"])
         if decision is not Decision.APPLY:
             return
         entry = self.client.xadd(
@@ -76,12 +78,7 @@ class ReferenceStore:
             self.client.xdel(self.keys.articles, stored["entry_id"])
         self.client.hset(
             key,
-            mapping={
-                "version": fields["version"],
-                "content_hash": fields["content_hash"],
-                "entry_id": entry,
-                "updated_at": datetime.now(UTC).isoformat(),
-            },
+            mapping={"version": fields["version"], "entry_id": entry},
         )
 
 
