@@ -394,13 +394,6 @@ def stream_added(client: redis.Redis, key: str) -> int:
     return int(info.get("entries-added", 0) or 0)
 
 
-def ledger_size(client: redis.Redis, keys: Keys) -> int:
-    try:
-        return int(client.hlen(keys.ledger))
-    except redis.ResponseError:
-        return 0
-
-
 def monitor_rss(service: Service, stop: threading.Event, samples: list[int]) -> None:
     """Sample a service's RSS every 50 ms until ``stop`` (run in a thread)."""
     while not stop.is_set():

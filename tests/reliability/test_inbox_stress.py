@@ -83,6 +83,9 @@ def test_rewrite_while_being_read(world: World, figures: Callable[..., None]) ->
             last = version == 11
             world.drops.append(world.inbox.write_in_place(rel, data, required=last))
             rewrites += 1
+            # The settle contract's limit (docs/reliability.md): a writer stalled longer than
+            # the settle time between truncate and write leaves a stable partial file.
+            world.rejections.append((rel, ("no_front_matter",), False))
             time.sleep(rng.uniform(0, 0.15))  # sometimes mid-read, sometimes settled
     report = world.wait(timeout=90)
     figures(
@@ -165,6 +168,7 @@ def test_soak_inbox_churn(world: World, figures: Callable[..., None]) -> None:
             world.drops.append(
                 world.inbox.write_in_place(rel, world.factory.article(i, version), required=False)
             )
+            world.rejections.append((rel, ("no_front_matter",), False))  # settle limit
         n += burst
         operations += burst
         time.sleep(rng.uniform(0, 0.5))
