@@ -41,6 +41,8 @@ def configure_logging(service: str, level: str = "INFO", fmt: LogFormat = LogFor
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    # watchfiles logs every event batch at INFO ("1 change detected"): noise on the hot path.
+    logging.getLogger("watchfiles").setLevel(max(numeric_level, logging.WARNING))
     root.setLevel(
         max(numeric_level, logging.INFO) if numeric_level < logging.INFO else numeric_level
     )
