@@ -81,10 +81,15 @@ def test_newsdrop_ingest_process(
         assert "newsdrop_redis_connection_errors_total 0.0" in metrics
 
         private_redis.stop()
-        wait_for(lambda: status(f"{base}/health/ready") == 503, "not ready without Redis")
+        # The ops contract: readiness flips within 5 s of Redis going away and coming back.
+        wait_for(lambda: status(f"{base}/health/ready") == 503, "not ready without Redis", 5.0)
         body = httpx.get(f"{base}/health/ready", timeout=5).json()
         assert body["failing"] == ["redis"]
         assert status(f"{base}/health/live") == 200
+        private_redis.start()
+        wait_for(lambda: status(f"{base}/health/ready") == 200, "ready again with Redis", 5.0)
+        rename_in(tmp_path / "out", inbox, "after.md", files[0].replace(b"title:", b"x: 1\ntitle:"))
+        wait_for(lambda: client.xlen(keys.ingested) == 5, "a file after the outage")
 
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
