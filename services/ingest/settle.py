@@ -23,6 +23,7 @@ from newsdrop.shared.logging import get_logger
 log = get_logger(__name__)
 
 MAX_TICK_NS = 50_000_000
+RECENT_WRITE_NS = 60 * 1_000_000_000  # younger files are checked for open writers
 _F_SETLEASE: int | None
 try:
     import fcntl
@@ -108,12 +109,24 @@ class Settler:
             now_wall_ns=time.time_ns(),
             settle_ns=self.settle_ns,
         )
-        if check.ready:
+        if check.ready and not self._still_being_written(path, stat):
             self._ready(relative, stat)
             return
-        due = time.monotonic_ns() + min(check.recheck_in_ns, MAX_TICK_NS)
+        recheck_ns = check.recheck_in_ns if not check.ready else self.settle_ns
+        due = time.monotonic_ns() + min(max(recheck_ns, 1), MAX_TICK_NS)
         self._pending[relative] = (check.watch, due)
         self._wake.set()
+
+    def _still_being_written(self, path: str, stat: FileStat) -> bool:
+        """A recently modified file that some process still holds open for writing.
+
+        Size and mtime can look stable while a writer is stalled mid-rewrite (truncated, not
+        yet refilled): with the lease probe, such a file keeps waiting. Files untouched for
+        a minute (a backfill) skip the probe.
+        """
+        if not self.probe or time.time_ns() - stat.mtime_ns > RECENT_WRITE_NS:
+            return False
+        return writer_open(path) is True
 
     def _ready(self, relative: str, stat: FileStat) -> None:
         self._pending.pop(relative, None)

@@ -219,3 +219,32 @@ def test_periodic_rescan_finds_files_the_watcher_missed(
 
     run(scenario())
     assert paths(redis_client, keys.ingested) == ["missed.md"]
+
+
+def test_rewrite_stalled_longer_than_settle_is_not_read_while_the_writer_holds_it(
+    tmp_path: Path, corpus: Path, redis_url: str, keys: Keys, redis_client: redis.Redis
+) -> None:
+    """Truncate, write a part, stall past the settle time with the file open, finish: the
+    stable-looking partial file is not read while its writer still holds it (lease probe)."""
+    inbox = tmp_path / "inbox"
+    first, second = articles(corpus, 2)
+    settings = ingest_settings(inbox, redis_url, keys, settle_seconds=0.1)
+
+    async def scenario() -> None:
+        async with running(settings) as service:
+            rename_in(tmp_path / "out", inbox, "story.md", first)
+            await until(lambda: redis_client.xlen(keys.ingested) == 1, "the first version")
+            with open(inbox / "story.md", "wb") as handle:  # noqa: ASYNC230
+                handle.write(second[:50])
+                handle.flush()
+                await asyncio.sleep(0.6)  # six settle times, writer still open
+                assert redis_client.xlen(keys.ingested) == 1
+                assert redis_client.xlen(keys.rejected) == 0
+                handle.write(second[50:])
+            await until(lambda: redis_client.xlen(keys.ingested) == 2, "the rewrite")
+            await quiet(service)
+        assert redis_client.xlen(keys.rejected) == 0
+        last = redis_client.xrange(keys.ingested)[-1][1]
+        assert last["sha256"] == sha256(second)
+
+    run(scenario())
