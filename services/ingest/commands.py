@@ -10,22 +10,12 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
+from newsdrop.options import load_settings, option_help
 from newsdrop.shared.logging import configure_logging, get_logger
 from newsdrop.shared.settings import AfterAction, LogFormat, Settings
 
 SERVICE = "ingest"
-
-
-def _help(name: str, env: str | None = None) -> str:
-    field = Settings.model_fields[name]
-    default = field.get_default(call_default_factory=True)
-    if isinstance(default, list):
-        default = ",".join(default)
-    shown = "" if default is None else f"; default: {default}"
-    # parentheses, not brackets: rich help would read [..] as markup
-    return f"{field.description} (env {env or 'NEWSDROP_' + name.upper()}{shown})"
 
 
 def _ignore_signal(signum: int, frame: FrameType | None) -> None:
@@ -56,34 +46,48 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def ingest(
-        inbox: Annotated[Path | None, typer.Option(help=_help("inbox"))] = None,
+        inbox: Annotated[Path | None, typer.Option(help=option_help("inbox"))] = None,
         redis_url: Annotated[
-            str | None, typer.Option("--redis-url", help=_help("redis_url", "REDIS_URL"))
+            str | None, typer.Option("--redis-url", help=option_help("redis_url", "REDIS_URL"))
         ] = None,
-        prefix: Annotated[str | None, typer.Option(help=_help("prefix"))] = None,
-        settle_seconds: Annotated[float | None, typer.Option(help=_help("settle_seconds"))] = None,
-        rescan_seconds: Annotated[float | None, typer.Option(help=_help("rescan_seconds"))] = None,
-        include: Annotated[str | None, typer.Option(help=_help("include"))] = None,
+        prefix: Annotated[str | None, typer.Option(help=option_help("prefix"))] = None,
+        settle_seconds: Annotated[
+            float | None, typer.Option(help=option_help("settle_seconds"))
+        ] = None,
+        rescan_seconds: Annotated[
+            float | None, typer.Option(help=option_help("rescan_seconds"))
+        ] = None,
+        include: Annotated[str | None, typer.Option(help=option_help("include"))] = None,
         on_success: Annotated[
-            AfterAction | None, typer.Option(help=_help("on_success"), case_sensitive=False)
+            AfterAction | None, typer.Option(help=option_help("on_success"), case_sensitive=False)
         ] = None,
         on_failure: Annotated[
-            AfterAction | None, typer.Option(help=_help("on_failure"), case_sensitive=False)
+            AfterAction | None, typer.Option(help=option_help("on_failure"), case_sensitive=False)
         ] = None,
-        move_dir: Annotated[Path | None, typer.Option(help=_help("move_dir"))] = None,
-        publish_batch: Annotated[int | None, typer.Option(help=_help("publish_batch"))] = None,
-        parse_workers: Annotated[int | None, typer.Option(help=_help("parse_workers"))] = None,
-        max_file_bytes: Annotated[int | None, typer.Option(help=_help("max_file_bytes"))] = None,
-        volatile_fields: Annotated[str | None, typer.Option(help=_help("volatile_fields"))] = None,
-        rejected_maxlen: Annotated[int | None, typer.Option(help=_help("rejected_maxlen"))] = None,
-        host: Annotated[str | None, typer.Option(help=_help("http_host"))] = None,
-        port: Annotated[int | None, typer.Option(help=_help("ingest_port"))] = None,
+        move_dir: Annotated[Path | None, typer.Option(help=option_help("move_dir"))] = None,
+        publish_batch: Annotated[
+            int | None, typer.Option(help=option_help("publish_batch"))
+        ] = None,
+        parse_workers: Annotated[
+            int | None, typer.Option(help=option_help("parse_workers"))
+        ] = None,
+        max_file_bytes: Annotated[
+            int | None, typer.Option(help=option_help("max_file_bytes"))
+        ] = None,
+        volatile_fields: Annotated[
+            str | None, typer.Option(help=option_help("volatile_fields"))
+        ] = None,
+        rejected_maxlen: Annotated[
+            int | None, typer.Option(help=option_help("rejected_maxlen"))
+        ] = None,
+        host: Annotated[str | None, typer.Option(help=option_help("http_host"))] = None,
+        port: Annotated[int | None, typer.Option(help=option_help("ingest_port"))] = None,
         graceful_timeout: Annotated[
-            float | None, typer.Option(help=_help("graceful_timeout"))
+            float | None, typer.Option(help=option_help("graceful_timeout"))
         ] = None,
-        log_level: Annotated[str | None, typer.Option(help=_help("log_level"))] = None,
+        log_level: Annotated[str | None, typer.Option(help=option_help("log_level"))] = None,
         log_format: Annotated[
-            LogFormat | None, typer.Option(help=_help("log_format"), case_sensitive=False)
+            LogFormat | None, typer.Option(help=option_help("log_format"), case_sensitive=False)
         ] = None,
     ) -> None:
         """Watch the inbox and publish every new or changed article to Redis.
@@ -112,13 +116,7 @@ def register(app: typer.Typer) -> None:
             "log_level": log_level,
             "log_format": log_format,
         }
-        try:
-            settings = Settings(**{key: value for key, value in given.items() if value is not None})
-        except ValidationError as exc:
-            for error in exc.errors(include_url=False):
-                where = ".".join(str(part) for part in error["loc"])
-                typer.echo(f"newsdrop ingest: {where}: {error['msg']}", err=True)
-            raise typer.Exit(2) from exc
+        settings = load_settings("ingest", **given)
         if settings.redis_url_value() is None:
             typer.echo("newsdrop ingest: no Redis: set REDIS_URL or pass --redis-url", err=True)
             raise typer.Exit(2)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 import redis
 import typer
-from pydantic import ValidationError
 
+from newsdrop.options import load_settings, option_help
 from newsdrop.shared.redis_server import redact_url
 from newsdrop.shared.settings import LogFormat, Settings
 from newsdrop.shared.urls import BadUrlError
@@ -24,25 +24,6 @@ RedisUrlOption = Annotated[
     typer.Option("--redis-url", help="Redis URL (default: REDIS_URL, else a running `up`)."),
 ]
 PrefixOption = Annotated[str | None, typer.Option(help="Key prefix (default: newsdrop).")]
-
-
-def _help(name: str, env: str | None = None) -> str:
-    field = Settings.model_fields[name]
-    default = (
-        "host-pid" if name == "consumer_name" else field.get_default(call_default_factory=True)
-    )
-    shown = "" if default is None else f"; default: {default}"
-    return f"{field.description} (env {env or 'NEWSDROP_' + name.upper()}{shown})"
-
-
-def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment, with the given non-None command-line values on top."""
-    values = {name: value for name, value in overrides.items() if value is not None}
-    try:
-        return Settings(**values)
-    except ValidationError as exc:
-        typer.echo(f"newsdrop: invalid settings:\n{exc}", err=True)
-        raise typer.Exit(2) from exc
 
 
 def tool_redis_url(settings: Settings) -> str:
@@ -83,25 +64,33 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def store(
         redis_url: Annotated[
-            str | None, typer.Option("--redis-url", help=_help("redis_url", "REDIS_URL"))
+            str | None, typer.Option("--redis-url", help=option_help("redis_url", "REDIS_URL"))
         ] = None,
-        prefix: Annotated[str | None, typer.Option(help=_help("prefix"))] = None,
-        consumer_name: Annotated[str | None, typer.Option(help=_help("consumer_name"))] = None,
-        batch: Annotated[int | None, typer.Option(help=_help("store_batch"))] = None,
+        prefix: Annotated[str | None, typer.Option(help=option_help("prefix"))] = None,
+        consumer_name: Annotated[
+            str | None, typer.Option(help=option_help("consumer_name"))
+        ] = None,
+        batch: Annotated[int | None, typer.Option(help=option_help("store_batch"))] = None,
         claim_idle_seconds: Annotated[
-            float | None, typer.Option(help=_help("claim_idle_seconds"))
+            float | None, typer.Option(help=option_help("claim_idle_seconds"))
         ] = None,
-        max_deliveries: Annotated[int | None, typer.Option(help=_help("max_deliveries"))] = None,
-        rejected_maxlen: Annotated[int | None, typer.Option(help=_help("rejected_maxlen"))] = None,
-        trim_seconds: Annotated[float | None, typer.Option(help=_help("trim_seconds"))] = None,
-        host: Annotated[str | None, typer.Option(help=_help("http_host"))] = None,
-        port: Annotated[int | None, typer.Option(help=_help("store_port"))] = None,
+        max_deliveries: Annotated[
+            int | None, typer.Option(help=option_help("max_deliveries"))
+        ] = None,
+        rejected_maxlen: Annotated[
+            int | None, typer.Option(help=option_help("rejected_maxlen"))
+        ] = None,
+        trim_seconds: Annotated[
+            float | None, typer.Option(help=option_help("trim_seconds"))
+        ] = None,
+        host: Annotated[str | None, typer.Option(help=option_help("http_host"))] = None,
+        port: Annotated[int | None, typer.Option(help=option_help("store_port"))] = None,
         graceful_timeout: Annotated[
-            float | None, typer.Option(help=_help("graceful_timeout"))
+            float | None, typer.Option(help=option_help("graceful_timeout"))
         ] = None,
-        log_level: Annotated[str | None, typer.Option(help=_help("log_level"))] = None,
+        log_level: Annotated[str | None, typer.Option(help=option_help("log_level"))] = None,
         log_format: Annotated[
-            LogFormat | None, typer.Option(help=_help("log_format"), case_sensitive=False)
+            LogFormat | None, typer.Option(help=option_help("log_format"), case_sensitive=False)
         ] = None,
     ) -> None:
         """Run the store service: dedupe, keep the latest version, publish the changelog.
@@ -113,6 +102,7 @@ def register(app: typer.Typer) -> None:
         from newsdrop.store.app import serve
 
         settings = load_settings(
+            "store",
             redis_url=redis_url,
             prefix=prefix,
             consumer_name=consumer_name,
@@ -153,7 +143,7 @@ def register(app: typer.Typer) -> None:
         """Print changelog changes as they arrive (title, url, version). Ctrl-C stops."""
         from newsdrop.store.queries import follow
 
-        settings = load_settings(redis_url=redis_url, prefix=prefix)
+        settings = load_settings("tail", redis_url=redis_url, prefix=prefix)
         seen = 0
         with tool_client(settings) as client, contextlib.suppress(KeyboardInterrupt):
             for change in follow(client, settings.keys, from_start=from_start):
@@ -171,7 +161,7 @@ def register(app: typer.Typer) -> None:
         """Print the latest version of one article as JSON. Exit 1 when unknown."""
         from newsdrop.store.queries import latest, resolve_article_id
 
-        settings = load_settings(redis_url=redis_url, prefix=prefix)
+        settings = load_settings("get", redis_url=redis_url, prefix=prefix)
         try:
             article_id = resolve_article_id(article)
         except BadUrlError as exc:
@@ -193,7 +183,7 @@ def register(app: typer.Typer) -> None:
         """Print counts: articles, changelog length, pending, rejected, duplicates, stale."""
         from newsdrop.store.queries import stats as read_stats
 
-        settings = load_settings(redis_url=redis_url, prefix=prefix)
+        settings = load_settings("stats", redis_url=redis_url, prefix=prefix)
         with tool_client(settings) as client:
             counts = read_stats(client, settings.keys)
         if json_out:
@@ -219,5 +209,5 @@ def register(app: typer.Typer) -> None:
         """Run the whole pipeline: (embedded) Redis, ingest and store, supervised."""
         from newsdrop.up import run_up
 
-        settings = load_settings(inbox=inbox, redis_url=redis_url, state_dir=state_dir)
+        settings = load_settings("up", inbox=inbox, redis_url=redis_url, state_dir=state_dir)
         raise typer.Exit(run_up(settings))
