@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from newsdrop.shared.backoff import Backoff
 from newsdrop.shared.logging import configure_logging, get_logger
 from newsdrop.shared.redis_server import EmbeddedRedis, NoRedisServerError, redact_url
 from newsdrop.shared.settings import Settings
-from newsdrop.store.backoff import Backoff
 
 STATE_URL_FILE = "redis.url"
 STABLE_SECONDS = 30.0  # a child that ran this long before exiting restarts without delay

@@ -133,13 +133,6 @@ def known_digest(stat: FileStat, entry: LedgerEntry | None) -> str | None:
 # Backoff ----------------------------------------------------------------------------------
 
 
-def backoff_seconds(attempt: int, *, base: float = 0.1, cap: float = 5.0) -> float:
-    """Delay before retry ``attempt`` (1-based): doubling from ``base``, at most ``cap``."""
-    if attempt <= 0:
-        return 0.0
-    return float(min(cap, base * (2 ** min(attempt - 1, 30))))
-
-
 # After-actions ----------------------------------------------------------------------------
 
 

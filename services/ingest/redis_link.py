@@ -11,8 +11,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from newsdrop.ingest.decisions import backoff_seconds
 from newsdrop.ingest.metrics import IngestMetrics
+from newsdrop.shared.backoff import backoff_seconds
 from newsdrop.shared.logging import get_logger
 
 log = get_logger(__name__)

@@ -14,7 +14,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from newsdrop.ingest.decisions import backoff_seconds, progress
+from newsdrop.ingest.decisions import progress
 from newsdrop.ingest.intake import Intake
 from newsdrop.ingest.metrics import IngestMetrics
 from newsdrop.ingest.pipeline import Pipeline, PipelineConfig
@@ -23,6 +23,7 @@ from newsdrop.ingest.reader import ParseConfig
 from newsdrop.ingest.redis_link import RedisLink
 from newsdrop.ingest.settle import Settler, enable_lease_probe
 from newsdrop.ingest.watcher import Watcher, scan
+from newsdrop.shared.backoff import backoff_seconds
 from newsdrop.shared.logging import get_logger
 from newsdrop.shared.redis_client import async_redis
 from newsdrop.shared.settings import Settings

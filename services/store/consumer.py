@@ -18,10 +18,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from newsdrop.shared.backoff import Backoff
 from newsdrop.shared.keys import STORE_GROUP
 from newsdrop.shared.logging import get_logger
 from newsdrop.shared.settings import Settings
-from newsdrop.store.backoff import Backoff
 from newsdrop.store.entries import BadEntry, RawEntry, Upsert, to_upsert
 from newsdrop.store.housekeeping import housekeeping as upkeep
 from newsdrop.store.metrics import StoreMetrics

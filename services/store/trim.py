@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from redis.asyncio import Redis
+
+from newsdrop.store.entries import text
 
 TRIM_STEP = 1000  # entries per XTRIM call at most (whole stream nodes, `~ ... LIMIT`)
 MAX_TRIM_STEPS = 100  # per housekeeping round; the rest waits for the next round
@@ -40,24 +41,20 @@ def trim_floor(groups: Sequence[GroupState]) -> str | None:
     return None if stream_id(floor) == (0, 0) else floor
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 async def group_states(redis: Redis, stream: str) -> list[GroupState]:
     """Every consumer group of ``stream`` (read before its pending summaries: see trim)."""
     states = []
     for info in await redis.xinfo_groups(stream):
-        name = _text(info["name"])
+        name = text(info["name"])
         oldest = None
         if int(info["pending"]) > 0:
             summary = await redis.xpending(stream, name)
-            oldest = _text(summary["min"]) if summary.get("min") else None
+            oldest = text(summary["min"]) if summary.get("min") else None
         lag = info.get("lag")
         states.append(
             GroupState(
                 name=name,
-                last_delivered=_text(info["last-delivered-id"]),
+                last_delivered=text(info["last-delivered-id"]),
                 oldest_pending=oldest,
                 pending=int(info["pending"]),
                 lag=None if lag is None else int(lag),

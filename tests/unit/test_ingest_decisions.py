@@ -11,7 +11,6 @@ from newsdrop.ingest.decisions import (
     LedgerEntry,
     Watch,
     arrived_complete,
-    backoff_seconds,
     known_digest,
     move_target,
     needs_read,
@@ -19,6 +18,7 @@ from newsdrop.ingest.decisions import (
     settle_check,
 )
 from newsdrop.ingest.pool import chunk_size, worker_count
+from newsdrop.shared.backoff import backoff_seconds
 
 MS = 1_000_000
 SETTLE = 250 * MS

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from newsdrop.shared.backoff import Backoff
 from newsdrop.shared.urls import id_for_url
-from newsdrop.store.backoff import Backoff
 from newsdrop.store.entries import BadEntry, Upsert, to_upsert
 from newsdrop.store.queries import Change, resolve_article_id
 from newsdrop.store.trim import GroupState, trim_floor
