@@ -7,8 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -18,14 +16,7 @@ from newsdrop.shared.keys import Keys
 from newsdrop.shared.redis_server import EmbeddedRedis, free_port
 
 from .ingest_support import corpus_files, rename_in
-
-
-def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
+from .store_support import wait_for
 
 
 def status(url: str) -> int | None:
@@ -68,12 +59,12 @@ def test_newsdrop_ingest_process(
     client = redis.Redis.from_url(private_redis.url, decode_responses=True)
     process = subprocess.Popen(command, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
     try:
-        wait_for(lambda: status(f"{base}/health/live") == 200, "liveness")
-        wait_for(lambda: status(f"{base}/health/ready") == 200, "readiness")
+        wait_for(lambda: status(f"{base}/health/live") == 200, what="liveness")
+        wait_for(lambda: status(f"{base}/health/ready") == 200, what="readiness")
         assert client.xlen(keys.ingested) == 3
 
         rename_in(tmp_path / "out", inbox, "live.md", files[3])
-        wait_for(lambda: client.xlen(keys.ingested) == 4, "the live file")
+        wait_for(lambda: client.xlen(keys.ingested) == 4, what="the live file")
         metrics = httpx.get(f"{base}/metrics", timeout=2).text
         assert "newsdrop_ingest_files_published_total 4.0" in metrics
         assert 'newsdrop_ingest_files_rejected_total{reason="yaml_error"} 0.0' in metrics
@@ -82,14 +73,22 @@ def test_newsdrop_ingest_process(
 
         private_redis.stop()
         # The ops contract: readiness flips within 5 s of Redis going away and coming back.
-        wait_for(lambda: status(f"{base}/health/ready") == 503, "not ready without Redis", 5.0)
+        wait_for(
+            lambda: status(f"{base}/health/ready") == 503,
+            what="not ready without Redis",
+            timeout=5.0,
+        )
         body = httpx.get(f"{base}/health/ready", timeout=5).json()
         assert body["failing"] == ["redis"]
         assert status(f"{base}/health/live") == 200
         private_redis.start()
-        wait_for(lambda: status(f"{base}/health/ready") == 200, "ready again with Redis", 5.0)
+        wait_for(
+            lambda: status(f"{base}/health/ready") == 200,
+            what="ready again with Redis",
+            timeout=5.0,
+        )
         rename_in(tmp_path / "out", inbox, "after.md", files[0].replace(b"title:", b"x: 1\ntitle:"))
-        wait_for(lambda: client.xlen(keys.ingested) == 5, "a file after the outage")
+        wait_for(lambda: client.xlen(keys.ingested) == 5, what="a file after the outage")
 
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
