@@ -111,9 +111,10 @@ class Pipeline:
             "ledger lookup", lambda: ledger.lookup(self.redis, self.keys.ledger, taken)
         )
         jobs: list[Job] = []
+        inbox = str(self.config.inbox)  # os.path, not pathlib: this runs for every file
         for (relative, stat), entry in zip(items, entries, strict=True):
             if needs_read(stat, entry):
-                path = str(self.config.inbox / relative)
+                path = os.path.join(inbox, relative)
                 jobs.append(Job(relative, path, known_digest(stat, entry), stat))
         unchanged = len(items) - len(jobs)
         self.metrics.unchanged.inc(unchanged)

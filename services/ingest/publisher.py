@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from newsdrop.ingest import ledger
 from newsdrop.ingest.decisions import LedgerEntry
 from newsdrop.ingest.reader import Published, Rejected, Touched
 from newsdrop.shared.keys import Keys
+from newsdrop.shared.wire import pack_command as pack
 from newsdrop.shared.wire import utc_iso
 
 
@@ -38,6 +42,10 @@ def rejected_fields(item: Rejected, at: datetime) -> dict[str, str | bytes]:
     }
 
 
+MULTI = pack("MULTI")
+EXEC = pack("EXEC")
+
+
 def ledger_values(batch: Batch) -> dict[bytes, bytes]:
     values: dict[bytes, bytes] = {}
     done_items: list[Published | Touched] = [*batch.published, *batch.touched]
@@ -53,6 +61,50 @@ def ledger_values(batch: Batch) -> dict[bytes, bytes]:
     return values
 
 
+def commands(keys: Keys, batch: Batch, rejected_maxlen: int, at: datetime) -> list[bytes]:
+    """The batch's commands, packed: XADD every article and dead letter, HSET/HDEL the ledger.
+
+    Articles arrive packed from the parser processes (``Published.entry``).
+    """
+    packed = [item.entry for item in batch.published]
+    for bad in batch.rejected:
+        letter = rejected_fields(bad, at)
+        pairs = [part for name, value in letter.items() for part in (name, value)]
+        packed.append(pack("XADD", keys.rejected, "MAXLEN", "~", rejected_maxlen, "*", *pairs))
+    values = ledger_values(batch)
+    if values:
+        packed.append(pack("HSET", keys.ledger, *(p for pair in values.items() for p in pair)))
+    if batch.forget:
+        packed.append(pack("HDEL", keys.ledger, *(ledger.field(path) for path in batch.forget)))
+    return packed
+
+
+async def transaction(redis: Redis, packed: Sequence[bytes]) -> list[Any]:
+    """Run pre-packed commands in one MULTI/EXEC on a pooled connection; EXEC's replies.
+
+    Any error reply (at queue time, or inside EXEC) raises ``ResponseError``; a connection
+    left with unread replies is closed, which also discards an open MULTI server-side.
+    """
+    pool = redis.connection_pool
+    connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+    try:
+        await connection.send_packed_command(b"".join([MULTI, *packed, EXEC]))
+        for _ in range(len(packed) + 1):  # +OK for MULTI, then +QUEUED per command
+            await connection.read_response()
+        replies = await connection.read_response()
+    except BaseException:
+        await connection.disconnect()
+        raise
+    finally:
+        await pool.release(connection)
+    if not isinstance(replies, list):
+        raise ResponseError(f"transaction aborted: EXEC replied {replies!r}")
+    for reply in replies:
+        if isinstance(reply, ResponseError):
+            raise reply
+    return replies
+
+
 async def commit(
     redis: Redis, keys: Keys, batch: Batch, rejected_maxlen: int, at: datetime
 ) -> None:
@@ -62,19 +114,6 @@ async def commit(
     that was not sent (at-least-once); a retry after a lost EXEC reply may send twice, which
     the store drops as a duplicate.
     """
-    async with redis.pipeline(transaction=True) as pipe:
-        for item in batch.published:
-            pipe.xadd(keys.ingested, item.fields)  # type: ignore[arg-type]
-        for bad in batch.rejected:
-            pipe.xadd(
-                keys.rejected,
-                rejected_fields(bad, at),  # type: ignore[arg-type]
-                maxlen=rejected_maxlen,
-                approximate=True,
-            )
-        values = ledger_values(batch)
-        if values:
-            pipe.hset(keys.ledger, mapping=values)  # type: ignore[arg-type]
-        if batch.forget:
-            pipe.hdel(keys.ledger, *(ledger.field(path) for path in batch.forget))
-        await pipe.execute()
+    packed = commands(keys, batch, rejected_maxlen, at)
+    if packed:
+        await transaction(redis, packed)

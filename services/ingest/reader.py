@@ -13,16 +13,17 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from newsdrop.ingest.decisions import FileStat
+from newsdrop.ingest.decisions import Compact, FileStat
+from newsdrop.shared.keys import Keys
 from newsdrop.shared.parse import Parsed, Reason, parse_article
-from newsdrop.shared.wire import Source, ingested_fields
+from newsdrop.shared.wire import Source, ingested_pairs, xadd_command
 
 READ_CHUNK = 1 << 20
 OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass(frozen=True, slots=True)
-class Job:
+class Job(Compact):
     relative: str  # POSIX, relative to the inbox
     path: str  # absolute
     known_sha256: str | None  # the ledger's digest when the size matches
@@ -30,23 +31,24 @@ class Job:
 
 
 @dataclass(frozen=True, slots=True)
-class ParseConfig:
+class ParseConfig(Compact):
     max_bytes: int
     volatile_fields: tuple[str, ...]
+    stream: str = Keys().ingested  # where published entries go (their XADD is packed here)
 
 
 @dataclass(frozen=True, slots=True)
-class Published:
+class Published(Compact):
     relative: str
     stat: FileStat
     sha256: str
     id: str
-    fields: dict[str, str | bytes]
+    entry: bytes  # the packed ``XADD <ingested> * <fields>`` command (shared.wire)
     parse_seconds: float
 
 
 @dataclass(frozen=True, slots=True)
-class Rejected:
+class Rejected(Compact):
     relative: str
     stat: FileStat | None  # None: the file vanished, nothing to remember in the ledger
     sha256: str
@@ -56,7 +58,7 @@ class Rejected:
 
 
 @dataclass(frozen=True, slots=True)
-class Touched:
+class Touched(Compact):
     """Same bytes as last sent (mtime moved): nothing to publish, the ledger is refreshed."""
 
     relative: str
@@ -65,14 +67,14 @@ class Touched:
 
 
 @dataclass(frozen=True, slots=True)
-class Unsettled:
+class Unsettled(Compact):
     """The file changed while it was read: back to settling."""
 
     relative: str
 
 
 @dataclass(frozen=True, slots=True)
-class Skipped:
+class Skipped(Compact):
     """Not a regular file (FIFO, socket, device, directory): ignored."""
 
     relative: str
@@ -159,9 +161,10 @@ def process(job: Job, config: ParseConfig) -> Outcome:
         elapsed = time.perf_counter() - started
         return Rejected(job.relative, stat, sha256, result.reason, result.detail, elapsed)
     source = Source(job.relative, stat.mtime_ns, stat.size, sha256)
-    fields = ingested_fields(result, source, datetime.now(UTC))
+    pairs = ingested_pairs(result, source, datetime.now(UTC))
+    entry = xadd_command(config.stream, pairs)
     elapsed = time.perf_counter() - started
-    return Published(job.relative, stat, sha256, result.id, fields, elapsed)
+    return Published(job.relative, stat, sha256, result.id, entry, elapsed)
 
 
 def process_chunk(jobs: list[Job], config: ParseConfig) -> list[Outcome]:

@@ -53,12 +53,15 @@ class IngestService:
         self.watcher = Watcher(self.inbox, settings.include, self.settler, self.intake, self.refuse)
         self.link = RedisLink(self.metrics)
         self.parser = ParserPool(
-            ParseConfig(settings.max_file_bytes, tuple(settings.volatile_fields)),
+            ParseConfig(
+                settings.max_file_bytes, tuple(settings.volatile_fields), settings.keys.ingested
+            ),
             default_workers(settings.parse_workers),
         )
         self.backfill_done = asyncio.Event()
         self.backfill_total = 0
-        self._outstanding: set[str] = set()
+        self._backfill_paths: list[str] = []  # in the order they were offered
+        self._backfill_left = 0  # paths before this index have left the pipeline
         self._refused: set[str] = set()
         self._stop_watching = asyncio.Event()
         self._pipeline: Pipeline | None = None
@@ -206,7 +209,8 @@ class IngestService:
         started = time.monotonic()
         found = await asyncio.to_thread(scan, self.inbox, self.settings.include, self.refuse)
         self.backfill_total = len(found)
-        self._outstanding = {item.relative for item in found}
+        self._backfill_paths = [item.relative for item in found]
+        self._backfill_left = 0
         self.pipeline.quiet = len(found) > QUIET_BACKFILL
         log.info("backfill started", files=len(found))
         if len(found) >= 2 * self.settings.publish_batch:
@@ -221,7 +225,7 @@ class IngestService:
                 await asyncio.wait_for(self.pipeline.committed.wait(), 0.5)
             if time.monotonic() - last_report >= PROGRESS_SECONDS:
                 last_report = time.monotonic()
-                done = len(found) - len(self._outstanding)
+                done = self._backfill_left
                 report = progress(done, len(found), last_report - started)
                 log.info(
                     "backfill progress",
@@ -243,11 +247,19 @@ class IngestService:
         )
 
     def _prune_outstanding(self) -> bool:
-        """Drop backfill files that left the pipeline (published, skipped, or gone)."""
-        self._outstanding = {
-            path for path in self._outstanding if self.intake.busy(path) or self.settler.holds(path)
-        }
-        return bool(self._outstanding)
+        """True while backfill files are still in the pipeline (settling, queued, in flight).
+
+        Files leave in about the order they were offered, so this walks past the ones that
+        left and stops at the first still inside: O(files) over the whole backfill, not per
+        commit. (The progress count lags while an early file is held up, never leads.)
+        """
+        paths, index = self._backfill_paths, self._backfill_left
+        while index < len(paths) and not (
+            self.intake.busy(paths[index]) or self.settler.holds(paths[index])
+        ):
+            index += 1
+        self._backfill_left = index
+        return index < len(paths)
 
     async def _rescan_loop(self, interval: float) -> None:
         await self.backfill_done.wait()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
+import hiredis
 import pytest
 
 from newsdrop.ingest.decisions import FileStat
@@ -37,11 +39,40 @@ def test_published_outcome_carries_the_wire_fields(tmp_path: Path, corpus: Path)
     outcome = process(job(path), CONFIG)
     assert isinstance(outcome, Published)
     assert outcome.sha256 == sha256(data)
-    assert outcome.fields["path"] == "a.md"
-    assert outcome.fields["sha256"] == sha256(data)
-    assert outcome.fields["size"] == str(len(data))
-    assert outcome.fields["mtime_ns"] == str(path.stat().st_mtime_ns)
-    assert outcome.fields["id"] == outcome.id
+    command = unpack(outcome.entry)
+    assert command[:3] == [b"XADD", CONFIG.stream.encode(), b"*"]
+    fields = dict(zip(command[3::2], command[4::2], strict=True))
+    assert fields[b"path"] == b"a.md"
+    assert fields[b"sha256"] == sha256(data).encode()
+    assert fields[b"size"] == str(len(data)).encode()
+    assert fields[b"mtime_ns"] == str(path.stat().st_mtime_ns).encode()
+    assert fields[b"id"] == outcome.id.encode()
+
+
+def unpack(packed: bytes) -> list[bytes]:
+    """A packed command back into its arguments (RESP array of bulk strings)."""
+    reader = hiredis.Reader()
+    reader.feed(packed)
+    command = reader.gets()
+    assert isinstance(command, list)
+    assert reader.gets() is False  # exactly one command
+    return command
+
+
+def test_outcomes_survive_pickling_compactly(tmp_path: Path, corpus: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_bytes(corpus_files(corpus)[0].read_bytes())
+    outcome = process(job(path), CONFIG)
+    assert isinstance(outcome, Published)
+    assert pickle.loads(pickle.dumps(outcome)) == outcome
+    expected = FileStat(1, 2, 3)
+    roundtrip = Job("a.md", "/x/a.md", None, expected)
+    assert pickle.loads(pickle.dumps(roundtrip)) == roundtrip
+    # (class, field values): no per-object field table in the pickle
+    assert outcome.__reduce__() == (
+        Published,
+        tuple(getattr(outcome, n) for n in outcome.__slots__),
+    )
 
 
 def test_same_digest_as_the_ledger_is_touched_not_parsed(tmp_path: Path) -> None:
