@@ -170,21 +170,19 @@ class Pipeline:
     def _account(self, batch: publisher.Batch) -> None:
         now_ns = time.time_ns()
         quiet = self.quiet or len(batch) > QUIET_BATCH
+        emit = log.debug if quiet else log.info
+        self.metrics.published.inc(len(batch.published))
         for item in batch.published:
-            self.metrics.published.inc()
             self.metrics.parse_seconds.observe(item.parse_seconds)
             self.metrics.lag_seconds.observe(max(now_ns - item.stat.mtime_ns, 0) / 1e9)
-            if quiet:
-                log.debug("published", path=item.relative, id=item.id)
-            else:
-                log.info("published", path=item.relative, id=item.id)
+            emit("published", path=item.relative, id=item.id)
         for bad in batch.rejected:
             self.metrics.rejected.labels(reason=bad.reason.value).inc()
             if bad.parse_seconds:
                 self.metrics.parse_seconds.observe(bad.parse_seconds)
             log.warning("rejected", path=bad.relative, reason=bad.reason.value, detail=bad.detail)
+        self.metrics.touched.inc(len(batch.touched))
         for same in batch.touched:
-            self.metrics.touched.inc()
             log.debug("touched, same bytes: not re-sent", path=same.relative)
         for path in batch.forget:
             log.debug("deleted from the inbox: forgotten by the ledger", path=path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -89,9 +91,11 @@ async def transaction(redis: Redis, packed: Sequence[bytes]) -> list[Any]:
     connection = await pool.get_connection()  # type: ignore[no-untyped-call]
     try:
         await connection.send_packed_command(b"".join([MULTI, *packed, EXEC]))
-        for _ in range(len(packed) + 1):  # +OK for MULTI, then +QUEUED per command
-            await connection.read_response()
-        replies = await connection.read_response()
+        # One deadline for all replies (a per-read timeout costs a timer per command).
+        async with asyncio.timeout(connection.socket_timeout):
+            for _ in range(len(packed) + 1):  # +OK for MULTI, then +QUEUED per command
+                await connection.read_response(timeout=math.inf)
+            replies = await connection.read_response(timeout=math.inf)
     except BaseException:
         await connection.disconnect()
         raise
