@@ -30,6 +30,13 @@ def is_candidate_name(relative: PurePath, include: str = "*") -> bool:
     return include == "*" or fnmatch.fnmatch(relative.name, include)  # "*" matches any name
 
 
+def is_candidate_file_name(name: str, include: str = "*") -> bool:
+    """``is_candidate_name`` for a bare file name (no folders): the scan's per-file test."""
+    if name.startswith(".") or _TEMP_NAME.match(os.path.normcase(name)) is not None:
+        return False
+    return include == "*" or fnmatch.fnmatch(name, include)
+
+
 def is_inside(path: Path, root: Path) -> bool:
     """True when ``path`` resolves (following symlinks) to somewhere under ``root``."""
     try:

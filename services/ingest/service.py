@@ -207,14 +207,18 @@ class IngestService:
     async def _backfill(self) -> None:
         await self.watcher.armed.wait()  # watch first, then list: nothing falls in between
         started = time.monotonic()
-        found = await asyncio.to_thread(scan, self.inbox, self.settings.include, self.refuse)
+        loop = asyncio.get_running_loop()
+
+        def start_parsers() -> None:  # from the scan's thread, once the backfill looks big
+            loop.call_soon_threadsafe(self._spawn, "parsers", self.parser.start())
+
+        many = (2 * self.settings.publish_batch, start_parsers) if self.parser.workers else None
+        found = await asyncio.to_thread(scan, self.inbox, self.settings.include, self.refuse, many)
         self.backfill_total = len(found)
         self._backfill_paths = [item.relative for item in found]
         self._backfill_left = 0
         self.pipeline.quiet = len(found) > QUIET_BACKFILL
         log.info("backfill started", files=len(found))
-        if len(found) >= 2 * self.settings.publish_batch:
-            await self.parser.start()
         for index, item in enumerate(found):
             self.settler.offer(item.relative, item.stat)
             if index % 1000 == 999:

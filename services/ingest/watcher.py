@@ -14,7 +14,7 @@ from watchfiles import Change, awatch
 from newsdrop.ingest.decisions import FileStat
 from newsdrop.ingest.intake import Intake
 from newsdrop.ingest.settle import Settler
-from newsdrop.shared.files import is_candidate_name, is_ignored_name
+from newsdrop.shared.files import is_candidate_file_name, is_candidate_name, is_ignored_name
 from newsdrop.shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -38,12 +38,20 @@ def inside(target: str, real_root: str) -> bool:
     return target == real_root or target.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
-def scan(inbox: Path, include: str, refuse: Refuse) -> list[Found]:
+def scan(
+    inbox: Path,
+    include: str,
+    refuse: Refuse,
+    many: tuple[int, Callable[[], None]] | None = None,
+) -> list[Found]:
     """Every candidate file under ``inbox``, oldest mtime first.
 
     Hidden folders are not entered, folder symlinks not followed, file symlinks resolving
     outside the inbox refused; non-regular files (FIFOs, sockets, devices) are ignored.
+    ``many=(n, callback)``: ``callback()`` once, as soon as ``n`` files are found (the
+    backfill starts its parser processes while the walk goes on).
     """
+    threshold, on_many = many if many is not None else (0, None)
     real_root = os.path.realpath(inbox)
     found: list[Found] = []
     stack: list[tuple[str, str]] = [(str(inbox), "")]
@@ -63,7 +71,7 @@ def scan(inbox: Path, include: str, refuse: Refuse) -> list[Found]:
                 if entry.is_dir(follow_symlinks=False):
                     stack.append((entry.path, relative + "/"))
                     continue
-                if not is_candidate_name(PurePosixPath(name), include):
+                if not is_candidate_file_name(name, include):
                     continue
                 if entry.is_symlink():
                     target = os.path.realpath(entry.path)
@@ -75,6 +83,9 @@ def scan(inbox: Path, include: str, refuse: Refuse) -> list[Found]:
                 continue  # vanished meanwhile, or a dangling link
             if stat_module.S_ISREG(st.st_mode):
                 found.append(Found(relative, FileStat.of(st)))
+                if on_many is not None and len(found) >= threshold:
+                    on_many()
+                    on_many = None
     found.sort(key=lambda item: item.stat.mtime_ns)
     return found
 

@@ -8,7 +8,12 @@ from pathlib import PurePosixPath
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdrop.shared.files import TEMP_PATTERNS, is_candidate_name, is_ignored_name
+from newsdrop.shared.files import (
+    TEMP_PATTERNS,
+    is_candidate_file_name,
+    is_candidate_name,
+    is_ignored_name,
+)
 
 
 def ignored_by_loop(relative: PurePosixPath) -> bool:
@@ -35,3 +40,12 @@ def test_same_as_fnmatch_loop(name: str, include: str) -> None:
     relative = PurePosixPath(name) if name else PurePosixPath(".")
     assert is_ignored_name(relative) == ignored_by_loop(relative)
     assert is_candidate_name(relative, include) == candidate_by_loop(relative, include)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(names, includes)
+def test_bare_name_rule_same_as_path_rule(name: str, include: str) -> None:
+    if not name or "/" in name or name in (".", ".."):
+        return  # a bare file name, as os.scandir gives it
+    expected = candidate_by_loop(PurePosixPath(name), include)
+    assert is_candidate_file_name(name, include) == expected

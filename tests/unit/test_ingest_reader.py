@@ -144,6 +144,17 @@ def test_scan_include_pattern(tmp_path: Path, include: str, names: list[str]) ->
     assert [item.relative for item in scan(tmp_path, include, lambda *_: None)] == names
 
 
+def test_scan_says_once_when_it_has_found_many(tmp_path: Path) -> None:
+    for n in range(5):
+        (tmp_path / f"{n}.md").write_bytes(b"x")
+    (tmp_path / "skip.tmp").write_bytes(b"x")
+    calls: list[int] = []
+    found = scan(tmp_path, "*", lambda *_: None, (3, lambda: calls.append(1)))
+    assert len(found) == 5
+    assert calls == [1]
+    assert scan(tmp_path, "*", lambda *_: None, (6, lambda: calls.append(2))) and calls == [1]
+
+
 def test_changed_since_it_settled_goes_back_to_settling(tmp_path: Path) -> None:
     """A rewrite truncated the file after it settled: even a consistent read is not trusted."""
     path = tmp_path / "a.md"
