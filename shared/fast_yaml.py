@@ -63,13 +63,20 @@ TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 _BAD_CHARS = "\t\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff"
 _DELIM = r"[\s\[{,]"  # what precedes a token start (a "\n" is prepended to the text)
+# Where a whole scalar value can begin in block context: at a line start (after indentation),
+# after "key:" or after a sequence's "-" (then spaces). Flow collections and number-like
+# tokens only matter there: inside a longer plain or quoted scalar ("Market 2019-2023 | ...",
+# "the [W]e and") they are text for both parsers. Other places a value can begin ("? ",
+# after a tag or an anchor, after "---") are screened out below on their own. As a
+# lookbehind (fixed width, so conservative): right after a line break, or after one space
+# that follows a line break, ":", "-" or another space.
+_AFTER_VALUE_START = r"(?:(?<=\n)|(?<=[\n: \-] ))"
 # Anything here sends the text to PyYAML. A character class comes first (so the regex engine
 # skips most positions in C), the context is checked with look-arounds.
 _UNSAFE_TEXT = re.compile(
     "[!%@`?*&|>[{:\\\\" + _BAD_CHARS + "](?:"
-    # at a token start: tag, directive, reserved indicator, complex key, alias, and flow
-    # collections (the feed has none; libyaml and yaml-rs differ on odd flow syntax)
-    rf"(?<={_DELIM}[!%@`?*\[{{])"
+    # at a token start: tag, directive, reserved indicator, complex key, alias
+    rf"(?<={_DELIM}[!%@`?*])"
     # an anchor (libyaml refuses a repeated anchor name, yaml-rs does not); "A & B" is fine
     rf"|(?<={_DELIM}&)(?=\S)"
     # a block scalar header (| or > at a token start, then only indicators / a comment)
@@ -80,23 +87,29 @@ _UNSAFE_TEXT = re.compile(
     # character right after its opening quote)
     r'|(?<=\\)(?!")'
     # tabs, NEL/LS/PS (line breaks in YAML 1.1 only), controls, BOM, surrogates
-    "|(?<=[" + _BAD_CHARS + "]))"
+    "|(?<=[" + _BAD_CHARS + "])"
+    # a flow collection where a value begins (the feed has none; libyaml and yaml-rs differ
+    # on odd flow syntax): the lookbehind is checked before the [ or {
+    r"|(?<=\n[\[{])|(?<=[\n: \-] [\[{]))"
 )
 # Numbers, checked only when the fast result holds ints or floats. yaml-rs reads more
 # spellings as numbers than PyYAML does (``_12``, ``0X1F``, ``017`` as 17, ``1e3``, ...), and
-# its number grammar is not ours to enumerate. So the rule is positive. A token (at a token
-# start, running over ``[0-9A-Za-z_.+-]``) is number-like when it starts with ``[-+]?`` and a
-# digit, ``_``, or ``.`` plus a digit or ``_``, and holds no letter but hex digits and those of
-# ``x o b e inf nan infinity`` ("24th", "5G", "2020s" are words for both parsers). Every
-# number-like token must be a plain decimal (``-12``, ``0``, ``3.25``), which both parsers
-# read alike, or the start of a date (``2019-12-16``, ``2019-12-16T13``: strings for yaml-rs
-# here; timestamps are checked above); else the file goes to PyYAML. Exhaustively fuzzed.
+# its number grammar is not ours to enumerate. So the rule is positive. A token that is a
+# whole value (from a value start to the end of its line or a comment) is number-like when
+# it starts with ``[-+]?`` and a digit, ``_``, or ``.`` plus a digit or ``_``, and holds no
+# letter but hex digits and those of ``x o b e inf nan infinity`` ("24th", "5G", "2020s" are
+# words for both parsers). Every number-like value must be a plain decimal (``-12``, ``0``,
+# ``3.25``), which both parsers read alike, or a date (``2019-12-16``, ``2019-12-16T13``:
+# strings for yaml-rs here; timestamps are checked in the walk); else the file goes to
+# PyYAML. A number-like token followed by more text on its line ("Mar 02, 2021") is part of
+# a longer scalar, a string for both. Exhaustively fuzzed.
 _END_OF_WORD = r"(?![0-9A-Za-z_.+\-])"
+_END_OF_VALUE = r"(?=[ ]*(?:[ ]#[^\n]*)?(?:\n|$))"
 _UNSAFE_NUMBER = re.compile(
-    rf"{_DELIM}(?=[-+0-9_.])"  # (cheap first: most whitespace is followed by a letter)
+    rf"[\n ]{_AFTER_VALUE_START}(?=[-+0-9_.])"  # (cheap first: most values are words)
     rf"(?![-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?{_END_OF_WORD})"
     rf"(?![0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}(?:[Tt][0-9]{{1,2}})?{_END_OF_WORD})"
-    rf"[-+]?(?:[0-9_]|\.[0-9_])[0-9a-fA-FxXoObBiInNtTyY_.+\-]*{_END_OF_WORD}"
+    rf"[-+]?(?:[0-9_]|\.[0-9_])[0-9a-fA-FxXoObBiInNtTyY_.+\-]*{_END_OF_WORD}{_END_OF_VALUE}"
 )
 
 

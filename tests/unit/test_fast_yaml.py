@@ -91,8 +91,9 @@ def test_whole_corpus_same_parse_and_mostly_fast() -> None:
         split = split_front_matter(data.decode("utf-8"))
         assert split is not None
         answered += agrees(split[0])
-    # The fast path must actually be taken for the feed's files (measured: 160 of 163).
-    assert answered >= 0.9 * len(CORPUS_FILES), answered
+    # The fast path must actually be taken for the feed's files (measured: 162 of 163; the
+    # other has ": [W]e" in a quoted title, which the flow-collection screen declines).
+    assert answered >= 0.97 * len(CORPUS_FILES), answered
 
 
 # Each must be declined (or equal); those marked True must be declined outright.
@@ -193,6 +194,23 @@ EDGE_CASES: list[tuple[str, bool]] = [
     ("a: 1.\nb: 0.1\nc: -2.5", False),
     ("a:\n- 1\n- x\n-\n  - 2", False),
     ("[1]", True),
+    # numbers and brackets inside longer scalars are text for both parsers (fast path)
+    ('title: "Market 2019-2023| 9% CAGR"\nn: 1', False),
+    ("excerpt: Mar 02, 2021 (The Expresswire)\nn: 1", False),
+    ("title: Get A 3d Model\nn: 1", False),
+    ("a: in 3-D artificial\nb: 0x1F is hex\nc: 017 x\nn: 1", False),
+    ("a: the [W]e and {x}\nb: x [1, 017]\nn: 1", False),
+    # ... but a whole value is checked wherever it starts, and flow collections declined
+    ("a: 017\nn: 1", True),
+    ("a:  017\nn: 1", True),
+    ("a: 017 # octal in 1.1\nn: 1", True),
+    ("a:\n  017\nn: 1", True),
+    ("a:\n- 017\n- 1", True),
+    ("- - 0x1F\n- 1", True),
+    ("a: x\n  017\nn: 1", True),
+    ("a:\n  [1, 017]", True),
+    ("a:  {b: 1}", True),
+    ("a:\n- [1]", True),
     ("", True),
     ("# only a comment", True),
 ]
@@ -222,6 +240,23 @@ def test_every_short_number_like_token_agrees_or_declines() -> None:
             token = "".join(chars)
             answered += agrees(f"a: {token}\nb: 1")
     assert answered > 100  # plain decimals and strings do take the fast path
+
+
+TOKEN_CONTEXTS = [
+    "a: x {t}\nb: 1", "a: {t} x\nb: 1", "a:\n  {t}\nb: 1", "- {t}\n- 1", "a: x\n  {t}\nb: 1",
+    "a: {t} # c\nb: 1", "a:  {t}\nb: 1", "a: x [{t}]\nb: 1", "a: {t}#c\nb: 1", "a: b\n{t}: 1",
+]  # fmt: skip
+
+
+def test_short_number_like_tokens_in_every_position_agree_or_decline() -> None:
+    """Exhaustive over tokens of up to 2 characters, whole values or inside longer ones
+    (3 characters, 4 off-line: 0 differences)."""
+    answered = 0
+    for context in TOKEN_CONTEXTS:
+        for length in (1, 2):
+            for chars in itertools.product(NUMBER_ALPHABET, repeat=length):
+                answered += agrees(context.format(t="".join(chars)))
+    assert answered > 1000
 
 
 def test_plain_tag_is_pyyaml_resolution() -> None:
