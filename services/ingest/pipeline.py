@@ -29,6 +29,8 @@ from newsdrop.shared.settings import AfterAction
 
 log = get_logger(__name__)
 
+# Batches read and parsed at once (each by its own prepare loop).
+PREPARE_LOOPS = 2
 # Batches larger than this log successes at DEBUG: per-file INFO lines would bound throughput.
 QUIET_BATCH = 20
 
@@ -89,19 +91,30 @@ class Pipeline:
         self.quiet = False  # set during a large backfill
         self.stopping = False
         self._handoff: asyncio.Queue[Prepared] = asyncio.Queue(maxsize=2)
-        self.preparing = False
+        self.preparing = 0  # batches being read and parsed now
+        self._none_preparing = asyncio.Event()
+        self._none_preparing.set()
         self.committed = asyncio.Event()  # pulsed after every commit (progress, tests)
 
     # Stage 1: what needs reading, read and parse it --------------------------------------
 
     async def prepare_loop(self) -> None:
+        """One of PREPARE_LOOPS: while one waits on the parser, the next batch is looked up
+        and queued, so the parser processes never wait for the main process between batches."""
         while not self.stopping:
             items, forget = await self.intake.take(self.config.batch)
-            self.preparing = True
+            self.preparing += 1
+            self._none_preparing.clear()
             try:
                 await self._handoff.put(await self.prepare(items, forget))
             finally:
-                self.preparing = False
+                self.preparing -= 1
+                if not self.preparing:
+                    self._none_preparing.set()
+
+    async def none_preparing(self) -> None:
+        """No batch is being read or parsed (with ``stopping`` set: none will start)."""
+        await self._none_preparing.wait()
 
     async def prepare(self, items: list[tuple[str, FileStat]], forget: list[str]) -> Prepared:
         taken = [relative for relative, _ in items]

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from newsdrop.ingest.decisions import progress
 from newsdrop.ingest.intake import Intake
 from newsdrop.ingest.metrics import IngestMetrics
-from newsdrop.ingest.pipeline import Pipeline, PipelineConfig
+from newsdrop.ingest.pipeline import PREPARE_LOOPS, Pipeline, PipelineConfig
 from newsdrop.ingest.pool import ParserPool, default_workers
 from newsdrop.ingest.reader import ParseConfig
 from newsdrop.ingest.redis_link import RedisLink
@@ -119,7 +119,8 @@ class IngestService:
             lease_probe=self.settler.probe,
         )
         self._spawn("settler", self.settler.run())
-        self._spawn("prepare", self.pipeline.prepare_loop())
+        for index in range(PREPARE_LOOPS):
+            self._spawn(f"prepare-{index}", self.pipeline.prepare_loop())
         self._spawn("commit", self.pipeline.commit_loop())
         self._spawn("watcher", self._watch())
         self._spawn("backfill", self._backfill())
@@ -134,14 +135,12 @@ class IngestService:
             await self._cancel(name)
         if self._pipeline is not None:
             self._pipeline.stopping = True
-            if not self._pipeline.preparing:
-                await self._cancel("prepare")
-            else:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        asyncio.shield(self._tasks["prepare"]), max(deadline - time.monotonic(), 0)
-                    )
-                await self._cancel("prepare")
+            with contextlib.suppress(TimeoutError):  # let batches being parsed reach the queue
+                await asyncio.wait_for(
+                    self._pipeline.none_preparing(), max(deadline - time.monotonic(), 0)
+                )
+            for index in range(PREPARE_LOOPS):
+                await self._cancel(f"prepare-{index}")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self._pipeline.drained(), max(deadline - time.monotonic(), 0.01)
