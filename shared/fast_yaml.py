@@ -59,6 +59,10 @@ MAX_DEPTH = 40
 # most 2 * len + 2 characters (quotes, and \" is the only escape the screen lets through).
 MAX_KEY = 400
 STR_TAG = "tag:yaml.org,2002:str"
+# The longest string PyYAML's bool/null resolvers match ("false", "FALSE") plus the one
+# trailing line break their "$" allows; the only resolvers for a letter (test_fast_yaml).
+LONGEST_WORD = 6
+WORD_TAGS = frozenset({"tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"})
 TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 _BAD_CHARS = "\t\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff"
@@ -106,7 +110,7 @@ _UNSAFE_TEXT = re.compile(
 _END_OF_WORD = r"(?![0-9A-Za-z_.+\-])"
 _END_OF_VALUE = r"(?=[ ]*(?:[ ]#[^\n]*)?(?:\n|$))"
 _UNSAFE_NUMBER = re.compile(
-    rf"[\n ]{_AFTER_VALUE_START}(?=[-+0-9_.])"  # (cheap first: most values are words)
+    rf"[\n ](?=[-+0-9_.]){_AFTER_VALUE_START}"  # (cheap first: most values are words)
     rf"(?![-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?{_END_OF_WORD})"
     rf"(?![0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}(?:[Tt][0-9]{{1,2}})?{_END_OF_WORD})"
     rf"[-+]?(?:[0-9_]|\.[0-9_])[0-9a-fA-FxXoObBiInNtTyY_.+\-]*{_END_OF_WORD}{_END_OF_VALUE}"
@@ -174,6 +178,8 @@ class _Walk:
         self.has_float = False
 
     def _string(self, value: str) -> Any:
+        if len(value) > LONGEST_WORD and value[0].isalpha():
+            return value  # letters only start bool/null words (yes, off, null, ...): strings
         tag = plain_tag(value)
         if tag == STR_TAG:
             return value

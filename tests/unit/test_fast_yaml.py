@@ -259,6 +259,23 @@ def test_short_number_like_tokens_in_every_position_agree_or_decline() -> None:
     assert answered > 1000
 
 
+def test_letters_only_start_short_bool_and_null_words() -> None:
+    """What the walk's shortcut relies on: strings starting with a letter resolve to bool or
+    null only, and only up to LONGEST_WORD characters."""
+    table = fast_yaml.NoAliasSafeLoader.yaml_implicit_resolvers
+    assert not table.get(None)  # no resolver for every first character
+    for first, resolvers in table.items():
+        if first is not None and first.isalpha():
+            assert {tag for tag, _ in resolvers} <= fast_yaml.WORD_TAGS, first
+    words = ["yes", "Yes", "YES", "no", "true", "FALSE", "on", "OFF", "null", "NULL", "Null"]
+    for word in words:
+        assert plain_tag(word) != fast_yaml.STR_TAG
+        assert len(word + "\n") <= fast_yaml.LONGEST_WORD
+        for tail in ("x", "\n", "\nx", " x", "ee"):
+            if len(word + tail) > fast_yaml.LONGEST_WORD:
+                assert plain_tag(word + tail) == fast_yaml.STR_TAG, word + tail
+
+
 def test_plain_tag_is_pyyaml_resolution() -> None:
     resolver = yaml.resolver.Resolver()
     for value in ["yes", "Off", "017", "0o17", "1e3", "1.5e+3", "2019-12-16", "<<", "=", "~"]:
