@@ -42,6 +42,7 @@ class ParserPool:
         self.config = config
         self.workers = workers
         self._executor: ProcessPoolExecutor | None = None
+        self._warming = False  # start() is waiting for the workers' imports
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -58,12 +59,19 @@ class ParserPool:
             return
         loop = asyncio.get_running_loop()
         pool = self._pool()
-        await asyncio.gather(*(loop.run_in_executor(pool, warm_up) for _ in range(self.workers)))
+        self._warming = True
+        try:
+            await asyncio.gather(
+                *(loop.run_in_executor(pool, warm_up) for _ in range(self.workers))
+            )
+        finally:
+            self._warming = False
 
     async def run(self, jobs: list[Job]) -> list[Outcome]:
         if not jobs:
             return []
-        if self.workers <= 0 or len(jobs) < POOL_MIN_JOBS:
+        if self.workers <= 0 or len(jobs) < POOL_MIN_JOBS or self._warming:
+            # (while the workers import, the otherwise idle main process parses)
             return await asyncio.to_thread(process_chunk, jobs, self.config)
         loop = asyncio.get_running_loop()
         size = chunk_size(len(jobs), self.workers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pickle
 from pathlib import Path
@@ -10,8 +11,10 @@ import hiredis
 import pytest
 
 from newsdrop.ingest.decisions import FileStat
+from newsdrop.ingest.pool import POOL_MIN_JOBS, ParserPool
 from newsdrop.ingest.reader import (
     Job,
+    Outcome,
     ParseConfig,
     Published,
     Rejected,
@@ -162,3 +165,32 @@ def test_changed_since_it_settled_goes_back_to_settling(tmp_path: Path) -> None:
     settled = FileStat(800_000, path.stat().st_mtime_ns - 1, 0)
     outcome = process(Job("a.md", str(path), None, settled), CONFIG)
     assert isinstance(outcome, Unsettled)
+
+
+def test_parser_pool_parses_while_its_workers_start(tmp_path: Path, corpus: Path) -> None:
+    """A big batch that arrives while the workers import is parsed in a thread meanwhile;
+    later batches go to the workers. Same outcomes either way."""
+    data = corpus_files(corpus)[0].read_bytes()
+    jobs = []
+    for n in range(POOL_MIN_JOBS):
+        path = tmp_path / f"{n}.md"
+        path.write_bytes(data)
+        jobs.append(job(path))
+
+    async def scenario() -> tuple[list[Outcome], list[Outcome], bool]:
+        pool = ParserPool(CONFIG, workers=1)
+        try:
+            starting = asyncio.create_task(pool.start())
+            await asyncio.sleep(0)  # start() is now waiting for the worker's imports
+            during = await pool.run(jobs)
+            still_warming = not starting.done()
+            await starting
+            after = await pool.run(jobs)
+            return during, after, still_warming
+        finally:
+            pool.close()
+
+    during, after, still_warming = asyncio.run(scenario())
+    assert still_warming  # the first batch did not wait for the worker
+    assert [type(o) for o in during] == [Published] * POOL_MIN_JOBS
+    assert [(o.relative, o.id) for o in during] == [(o.relative, o.id) for o in after]  # type: ignore[union-attr]
