@@ -35,13 +35,21 @@ class Keys:
 
     @property
     def stats(self) -> str:
-        """Hash of store counters (applied, duplicate, stale, failed)."""
+        """Hash of store counters (applied, duplicate, stale, articles, rejected)."""
         return f"{self.prefix}:stats"
 
-    def article(self, article_id: str) -> str:
-        """Hash holding the latest version's metadata for one article."""
-        return f"{self.prefix}:article:{article_id}"
+    @property
+    def latest(self) -> str:
+        """Hash, the store's index: article id (32 hex) -> ``"<version> <entry_id>"``.
+
+        ``version`` is the greatest version seen for the article (its suffix after offset 40
+        is the stored content hash) and ``entry_id`` its live entry in ``articles``. One hash
+        for all articles instead of one per article: ~220 instead of ~410 bytes each.
+        """
+        return f"{self.prefix}:latest"
 
     @property
-    def article_prefix(self) -> str:
+    def legacy_article_prefix(self) -> str:
+        """Prefix of the per-article hashes (``<prefix>:article:<id>``: version, entry_id) that
+        stores before ``latest`` kept; the store moves them into ``latest`` at start-up."""
         return f"{self.prefix}:article:"

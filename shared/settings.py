@@ -99,7 +99,9 @@ class Settings(BaseSettings):
         default_factory=default_consumer_name,
         description="Consumer name in group `store` (default host-pid).",
     )
-    store_batch: int = Field(default=500, gt=0, description="Max entries per XREADGROUP.")
+    store_batch: int = Field(
+        default=500, gt=0, description="Max entries per batch (one script call or XREADGROUP)."
+    )
     claim_idle_seconds: float = Field(
         default=30.0, gt=0, description="Reclaim pending entries idle this long."
     )

@@ -368,24 +368,19 @@ def used_memory(client: redis.Redis) -> int:
     return int(info["used_memory"])
 
 
-def memory_breakdown(client: redis.Redis, keys: Keys, sample: int = 200) -> dict[str, int]:
-    """Bytes held per kind of key (article hashes estimated from a sample)."""
+def memory_breakdown(client: redis.Redis, keys: Keys) -> dict[str, int]:
+    """Bytes held per key: the changelog, the input stream, the ledger, the dead letters and
+    the store's index (``latest``, one hash for all articles)."""
     out: dict[str, int] = {}
     for name, key in (
         ("changelog", keys.articles),
         ("ingested", keys.ingested),
         ("ledger", keys.ledger),
         ("rejected", keys.rejected),
+        ("index", keys.latest),
     ):
         usage = client.memory_usage(key, samples=0)
         out[name] = int(usage or 0)
-    hashes: list[int] = []
-    total = 0
-    for key in client.scan_iter(match=f"{keys.article_prefix}*", count=1000):
-        total += 1
-        if len(hashes) < sample:
-            hashes.append(int(client.memory_usage(key, samples=0) or 0))
-    out["article_hashes"] = int(sum(hashes) / len(hashes) * total) if hashes else 0
     return out
 
 

@@ -65,10 +65,10 @@ class StoreMetrics:
             ),
         )
 
-    def count(self, outcome: Outcome) -> None:
+    def count(self, outcome: Outcome, times: int = 1) -> None:
         if outcome is Outcome.APPLIED:
-            self.applied.inc()
+            self.applied.inc(times)
         elif outcome in (Outcome.DUPLICATE, Outcome.REFRESHED):
-            self.duplicate.inc()
+            self.duplicate.inc(times)
         elif outcome is Outcome.STALE:
-            self.stale.inc()
+            self.stale.inc(times)

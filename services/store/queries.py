@@ -55,15 +55,16 @@ def resolve_article_id(text: str) -> str:
 def latest(client: redis.Redis, keys: Keys, article_id: str) -> Change | None:
     """The article's current changelog entry (the one copy of its JSON), or None."""
     for _ in range(GET_ATTEMPTS):
-        entry_id = client.hget(keys.article(article_id), "entry_id")
-        if entry_id is None:
+        indexed = client.hget(keys.latest, article_id)  # "<version> <entry_id>"
+        if indexed is None:
             return None
+        entry_id = str(indexed).rpartition(" ")[2]
         found: list[tuple[str, dict[str, str]]] = client.xrange(  # type: ignore[assignment]
             keys.articles, entry_id, entry_id
         )
         if found:
             return Change(found[0][0], found[0][1])
-        # replaced between the two reads: the hash now names the newer entry
+        # replaced between the two reads: the index now names the newer entry
     raise RuntimeError(f"article {article_id} kept changing while being read")
 
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import redis
 
 from newsdrop.shared.keys import STORE_GROUP, Keys
@@ -53,6 +54,28 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
         time.sleep(0.05)
+
+
+def indexed(client: redis.Redis, keys: Keys, article_id: str) -> tuple[str, str] | None:
+    """The store's index entry of one article (``latest``): (version, entry_id), or None."""
+    value = client.hget(keys.latest, article_id)
+    if value is None:
+        return None
+    version, _, entry_id = str(value).partition(" ")
+    return version, entry_id
+
+
+def blocked_reading(client: redis.Redis, pid: int) -> bool:
+    """Whether one of the process's connections is blocked in XREADGROUP on the server (the
+    store waiting for new entries: what arrives now is delivered to it before it applies it).
+    """
+    ports = {c.laddr.port for c in psutil.Process(pid).net_connections("tcp") if c.laddr}
+    return any(
+        int(info["addr"].rpartition(":")[2]) in ports
+        and info.get("cmd") == "xreadgroup"
+        and "b" in info.get("flags", "")
+        for info in client.client_list()
+    )
 
 
 def settled(client: redis.Redis, keys: Keys) -> bool:

@@ -13,7 +13,13 @@ from typer.testing import CliRunner
 
 from newsdrop.cli import app
 from newsdrop.shared.keys import Keys
-from tests.integration.store_support import drain, entry_fields, file_fields, settings_for
+from tests.integration.store_support import (
+    drain,
+    entry_fields,
+    file_fields,
+    indexed,
+    settings_for,
+)
 
 INFOQ = "2019-12-24-google-cloud-team-releases-automl-natural-language.md"
 INFOQ_URL = "https://www.infoq.com/news/2019/12/google-cloud-automl/"
@@ -113,7 +119,7 @@ def test_tail_from_start_then_live(
     # (the thread's store logs land in the same captured stdout: keep the JSON line)
     [change] = [orjson.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert change["id"] == lines[2]["id"]
-    assert change["version"] == redis_client.hget(keys.article(change["id"]), "version")
+    assert (change["version"], change["entry_id"]) == indexed(redis_client, keys, change["id"])
     assert change["entry_id"] > lines[-1]["entry_id"]
     assert "rev" in change["article"]
 

@@ -17,7 +17,13 @@ import redis
 
 from newsdrop.shared.keys import STORE_GROUP, Keys
 from newsdrop.shared.redis_server import EmbeddedRedis, free_port
-from tests.integration.store_support import entry_fields, settled, wait_for
+from tests.integration.store_support import (
+    blocked_reading,
+    entry_fields,
+    indexed,
+    settled,
+    wait_for,
+)
 
 
 class StoreProcess:
@@ -101,29 +107,46 @@ def test_kill_9_mid_batch_then_restart_loses_and_doubles_nothing(
     tmp_path: Path,
 ) -> None:
     inputs = many_versions(corpus, per_article=20)
+    half = len(inputs) // 2
     pipe = redis_client.pipeline(transaction=False)
-    for fields in inputs:
+    for fields in inputs[:half]:
         pipe.xadd(keys.ingested, fields)
     pipe.execute()
     env = {"NEWSDROP_STORE_BATCH": "25", "NEWSDROP_CLAIM_IDLE_SECONDS": "1"}
+
+    # 1. Killed while consuming a backlog: the hot path (consume.lua) reads and acknowledges
+    # in one atomic call, so a kill at any moment leaves nothing delivered and unacknowledged.
+    # (One entry per call, so the kill lands well before the end of the backlog.)
+    zeroth = StoreProcess(redis_url, keys, tmp_path / "store0.log", NEWSDROP_STORE_BATCH="1")
+    stores.append(zeroth)
+    wait_for(lambda: int(redis_client.hget(keys.stats, "applied") or 0) > 0, what="first batch")
+    os.kill(zeroth.process.pid, signal.SIGKILL)
+    zeroth.process.wait()
+    assert consumer_pending(redis_client, keys, zeroth.consumer) == 0
+    assert not settled(redis_client, keys), "killed after the backlog: nothing was tested"
+
+    # 2. Killed holding a batch: the blocking read (the live path) delivers entries to the
+    # client before upsert.lua applies them. Freeze the store while it is blocked in that
+    # read, publish the rest (the server delivers to the frozen store), then kill -9.
     first = StoreProcess(redis_url, keys, tmp_path / "store1.log", **env)
     stores.append(first)
-    wait_for(lambda: int(redis_client.hget(keys.stats, "applied") or 0) > 0, what="first batch")
-
-    # Freeze the process while it holds a delivered, unacknowledged batch; then kill -9.
+    wait_for(lambda: settled(redis_client, keys), what="the first half")
     deadline = time.monotonic() + 20
     while True:
         os.kill(first.process.pid, signal.SIGSTOP)
-        time.sleep(0.05)  # a script already sent still runs to completion on the server
-        held = consumer_pending(redis_client, keys, first.consumer)
-        if held or time.monotonic() > deadline:
+        if blocked_reading(redis_client, first.process.pid):
             break
         os.kill(first.process.pid, signal.SIGCONT)
-        time.sleep(0.001)
+        assert time.monotonic() < deadline, "never caught the store blocked in XREADGROUP"
+        time.sleep(0.01)
+    pipe = redis_client.pipeline(transaction=False)
+    for fields in inputs[half:]:
+        pipe.xadd(keys.ingested, fields)
+    pipe.execute()
     os.kill(first.process.pid, signal.SIGKILL)
     first.process.wait()
-    assert held > 0, "never caught the store holding a batch"
-    assert consumer_pending(redis_client, keys, first.consumer) == held
+    held = consumer_pending(redis_client, keys, first.consumer)
+    assert held > 0, "the frozen store was delivered nothing"
     assert not settled(redis_client, keys)
 
     second = StoreProcess(redis_url, keys, tmp_path / "store2.log", **env)
@@ -137,7 +160,7 @@ def test_kill_9_mid_batch_then_restart_loses_and_doubles_nothing(
         want = expected[fields["id"]]
         assert fields["version"] == want["version"]
         assert fields["article"] == want["article"].decode()  # type: ignore[union-attr]
-        assert redis_client.hget(keys.article(fields["id"]), "entry_id") == entry_id
+        assert (indexed(redis_client, keys, fields["id"]) or ("", ""))[1] == entry_id
     assert redis_client.xpending(keys.ingested, STORE_GROUP)["pending"] == 0
     stats = redis_client.hgetall(keys.stats)
     assert int(stats["applied"]) + int(stats.get("stale", 0)) == len(inputs)

@@ -49,8 +49,12 @@ def actual_state(client: redis.Redis, keys: Keys) -> dict[str, str]:
     entries = client.xrange(keys.articles)
     state = {fields["id"]: fields["content_hash"] for _, fields in entries}
     assert len(state) == len(entries), "an article appears twice in the changelog"
-    for article_id, content_hash in state.items():
-        assert str(client.hget(keys.article(article_id), "version")).endswith("." + content_hash)
+    index = {k: v.split(" ") for k, v in client.hgetall(keys.latest).items()}
+    assert set(index) == set(state), "the index and the changelog name different articles"
+    for entry_id, fields in entries:
+        version, indexed_entry = index[fields["id"]]
+        assert indexed_entry == entry_id
+        assert version >= fields["version"] and version.endswith("." + fields["content_hash"])
     return state
 
 
@@ -132,14 +136,14 @@ def test_poison_messages_are_dead_lettered_after_max_deliveries(
 ) -> None:
     good = corpus_inputs(corpus)[:20]
     bad_id = str(good[5]["id"])
-    redis_client.set(keys.article(bad_id), "not a hash")  # the script fails on this one
+    redis_client.hset(keys.latest, bad_id, "corrupt")  # the scripts fail on this one
     redis_client.xgroup_create(keys.ingested, STORE_GROUP, id="0", mkstream=True)
     malformed = redis_client.xadd(
         keys.ingested, {"path": "broken.md", "size": "3", "sha256": "ab" * 32, "id": "x"}
     )
     for fields in good:
         redis_client.xadd(keys.ingested, fields)
-    wrongtype = next(e for e, f in redis_client.xrange(keys.ingested) if f.get("id") == bad_id)
+    corrupt = next(e for e, f in redis_client.xrange(keys.ingested) if f.get("id") == bad_id)
 
     settings = settings_for(keys, redis_url, claim_idle_seconds=0.1, max_deliveries=3)
     worker = consumer(settings, redis_url)
@@ -147,15 +151,15 @@ def test_poison_messages_are_dead_lettered_after_max_deliveries(
         asyncio.run(run_until([worker], lambda: redis_client.xlen(keys.rejected) == 2))
 
     letters = {fields["entry_id"]: fields for _, fields in redis_client.xrange(keys.rejected)}
-    assert set(letters) == {malformed, wrongtype}
+    assert set(letters) == {malformed, corrupt}
     assert letters[malformed]["reason"] == "store_error"
     assert letters[malformed]["path"] == "broken.md"
     assert letters[malformed]["sha256"] == "ab" * 32
     assert "missing field 'url'" in letters[malformed]["detail"]
     assert "after 3 deliveries" in letters[malformed]["detail"]
-    assert "WRONGTYPE" in letters[wrongtype]["detail"]
-    assert letters[wrongtype]["id"] == bad_id
-    assert set(letters[wrongtype]) == {
+    assert "index value of article" in letters[corrupt]["detail"]
+    assert letters[corrupt]["id"] == bad_id
+    assert set(letters[corrupt]) == {
         "path",
         "reason",
         "detail",
@@ -327,7 +331,7 @@ def test_an_entry_that_keeps_killing_its_consumer_is_dead_lettered_unprocessed(
     [(_, letter)] = redis_client.xrange(keys.rejected)
     assert letter["entry_id"] == ids[0]
     assert letter["detail"] == "no successful processing (after 3 deliveries)"
-    assert redis_client.hget(keys.article(str(inputs[0]["id"])), "version") is None
+    assert redis_client.hget(keys.latest, str(inputs[0]["id"])) is None
     assert redis_client.xlen(keys.articles) == 5
     assert metric(worker, "reclaimed") == 6
 
@@ -353,3 +357,99 @@ def test_housekeeping_forgets_idle_consumers_with_nothing_pending(
     asyncio.run(run())
     names = {c["name"] for c in redis_client.xinfo_consumers(keys.ingested, STORE_GROUP)}
     assert names == {"holding", "test-consumer"}
+
+
+# --- the hot path (consume.lua) -------------------------------------------------------------
+
+
+def test_an_invalid_entry_read_by_consume_is_dead_lettered_after_max_deliveries(
+    corpus: Path, redis_url: str, redis_client: redis.Redis, keys: Keys
+) -> None:
+    good = corpus_inputs(corpus)[:5]
+    redis_client.xgroup_create(keys.ingested, STORE_GROUP, id="0", mkstream=True)
+    malformed = redis_client.xadd(
+        keys.ingested, {**good[0], "id": str(good[0]["id"]).upper(), "path": "upper.md"}
+    )
+    for fields in good:
+        redis_client.xadd(keys.ingested, fields)
+    settings = settings_for(keys, redis_url, claim_idle_seconds=0.1, max_deliveries=3)
+    worker = consumer(settings, redis_url)
+
+    async def scenario() -> None:
+        await worker.ensure_group()
+        with capture_logs() as logs:
+            assert await worker.consume() == 6  # one script call read all six
+        [batch] = [e for e in logs if e["event"] == "batch"]
+        assert (batch["size"], batch["failed"]) == (6, 1)
+        assert batch["applied"] == len(expected_state(good))
+        [failure] = [e for e in logs if e["event"] == "message_failed"]
+        assert failure["entry_id"] == malformed and failure["deliveries"] == 1
+        assert failure["detail"] == "field 'id' is not 32 lowercase hex digits"
+        [held] = redis_client.xpending_range(keys.ingested, STORE_GROUP, "-", "+", 10)
+        assert (held["message_id"], held["times_delivered"]) == (malformed, 1)
+        assert metric(worker, "consumed") == 6 and metric(worker, "failed") == 1
+        await run_until([worker], lambda: redis_client.xlen(keys.rejected) == 1)
+        await worker.redis.aclose()
+
+    asyncio.run(scenario())
+
+    [(_, letter)] = redis_client.xrange(keys.rejected)
+    assert letter["entry_id"] == malformed and letter["path"] == "upper.md"
+    assert letter["detail"] == ("field 'id' is not 32 lowercase hex digits (after 3 deliveries)")
+    assert metric(worker, "failed") == 3 and metric(worker, "dead_lettered") == 1
+    assert redis_client.xpending(keys.ingested, STORE_GROUP)["pending"] == 0
+    assert actual_state(redis_client, keys) == expected_state(good)
+
+
+def test_a_failed_consume_call_loses_nothing_it_read(
+    corpus: Path,
+    redis_url: str,
+    redis_client: redis.Redis,
+    keys: Keys,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If the script fails after reading, what it read is pending for this consumer: the
+    first failure drains it through upsert.lua; a repeated failure leaves it to XAUTOCLAIM
+    (each drain would be one more delivery of every pending entry)."""
+    inputs = corpus_inputs(corpus)[:30]
+    redis_client.xgroup_create(keys.ingested, STORE_GROUP, id="0", mkstream=True)
+    for fields in inputs:
+        redis_client.xadd(keys.ingested, fields)
+    worker = consumer(settings_for(keys, redis_url, store_batch=10), redis_url)
+
+    async def read_then_fail(name: str, count: int) -> None:
+        # What consume.lua does before a failure: XREADGROUP > for this consumer.
+        await worker.redis.xreadgroup(STORE_GROUP, name, {keys.ingested: ">"}, count=count)
+        raise redis.ResponseError("ERR simulated failure after reading")
+
+    monkeypatch.setattr(worker.scripts, "consume", read_then_fail)
+
+    async def scenario() -> tuple[int, int, int]:
+        await worker.ensure_group()
+        first = await worker.consume()  # fails: drains its 10 through upsert.lua
+        after_first = redis_client.xpending(keys.ingested, STORE_GROUP)["pending"]
+        second = await worker.consume()  # fails again: its 10 stay pending
+        after_second = redis_client.xpending(keys.ingested, STORE_GROUP)["pending"]
+        await worker.redis.aclose()
+        assert first == second == 0  # the step goes on to the blocking read
+        return after_first, after_second, int(metric(worker, "consumed"))
+
+    with capture_logs() as logs:
+        after_first, after_second, consumed = asyncio.run(scenario())
+    assert (after_first, after_second, consumed) == (0, 10, 10)
+    failures = [e for e in logs if e["event"] == "consume_failed"]
+    assert [e["attempt"] for e in failures] == [1]  # logged once per run of failures
+    assert redis_client.xlen(keys.articles) == len(expected_state(inputs[:10]))
+
+
+def test_consume_on_a_lost_group_raises_nogroup(redis_url: str, keys: Keys) -> None:
+    worker = consumer(settings_for(keys, redis_url), redis_url)
+
+    async def call() -> None:
+        try:
+            await worker.consume()
+        finally:
+            await worker.redis.aclose()
+
+    with pytest.raises(redis.ResponseError, match="NOGROUP"):
+        asyncio.run(call())

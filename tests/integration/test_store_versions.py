@@ -12,7 +12,13 @@ import redis
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.version import Decision, decide
 from newsdrop.shared.wire import CHANGELOG_FIELDS
-from tests.integration.store_support import drain, entry_fields, file_fields, settings_for
+from tests.integration.store_support import (
+    drain,
+    entry_fields,
+    file_fields,
+    indexed,
+    settings_for,
+)
 
 WAYMO = "versions/2021-03-09-alphabets-waymo-says-its-tech-would-avoid-fatal-human-crashes"
 DEEP_LEARNING = (
@@ -62,9 +68,7 @@ def test_three_versions_in_every_order_end_the_same(
     newest = versions[2]
     entries = changelog(redis_client, keys)
     assert [fields for _, fields in entries] == [public(newest)]
-    stored = redis_client.hgetall(keys.article(str(newest["id"])))
-    assert stored["version"] == newest["version"]
-    assert stored["entry_id"] == entries[0][0]
+    assert indexed(redis_client, keys, str(newest["id"])) == (newest["version"], entries[0][0])
     stats = redis_client.hgetall(keys.stats)
     records = sum(1 for i, index in enumerate(order) if index == max(order[: i + 1]))
     assert int(stats["applied"]) == records  # each new newest version is applied, once
@@ -77,14 +81,14 @@ def test_an_older_version_arriving_last_changes_nothing(
     versions = three_versions(corpus)
     redis_client.xadd(keys.ingested, versions[2])
     drain(settings_for(keys, redis_url))
-    before_hash = redis_client.hgetall(keys.article(str(versions[2]["id"])))
+    before_index = indexed(redis_client, keys, str(versions[2]["id"]))
     before_log = changelog(redis_client, keys)
 
     redis_client.xadd(keys.ingested, versions[0])
     redis_client.xadd(keys.ingested, versions[1])
     drain(settings_for(keys, redis_url))
 
-    assert redis_client.hgetall(keys.article(str(versions[2]["id"]))) == before_hash
+    assert indexed(redis_client, keys, str(versions[2]["id"])) == before_index
     assert changelog(redis_client, keys) == before_log
     assert redis_client.hgetall(keys.stats) == {"applied": "1", "articles": "1", "stale": "2"}
 
@@ -106,7 +110,8 @@ def test_real_versions_differing_only_in_secured_are_duplicates(
     assert redis_client.hgetall(keys.stats) == {"applied": "1", "articles": "1", "duplicate": "2"}
     # ...but the stored version is the greatest seen, whatever the arrival order.
     latest = file_fields(files[2], mtime_ns=3)["version"]
-    assert redis_client.hget(keys.article(first["id"]), "version") == latest
+    assert (indexed(redis_client, keys, str(first["id"])) or ("",))[0] == latest
+    assert redis_client.hlen(keys.latest) == 1
 
 
 def test_url_forms_of_one_article_are_one_article(

@@ -12,7 +12,14 @@ import pytest
 import redis
 
 from newsdrop.shared.keys import Keys
-from tests.integration.store_support import drain, entry_fields, file_fields, settings_for, wait_for
+from tests.integration.store_support import (
+    drain,
+    entry_fields,
+    file_fields,
+    indexed,
+    settings_for,
+    wait_for,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
@@ -57,7 +64,7 @@ def test_example_reads_every_current_article_once_then_live_changes(
         drain(settings)
         wait_for(lambda: len(lines()) == len(current) + 1, what="the live change")
         article_id, version, _url, _title = lines()[-1]
-        assert redis_client.hget(keys.article(article_id), "version") == version
+        assert (indexed(redis_client, keys, article_id) or ("",))[0] == version
         assert version != current[article_id]
     finally:
         process.terminate()

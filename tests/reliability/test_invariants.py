@@ -57,29 +57,25 @@ class ReferenceStore:
                     self.client.xack(self.keys.ingested, STORE_GROUP, entry_id)
 
     def apply(self, fields: dict[str, str]) -> None:
-        key = self.keys.article(fields["id"])
-        stored = self.client.hgetall(key)
-        stored_version = stored.get("version")
+        indexed = self.client.hget(self.keys.latest, fields["id"])  # "<version> <entry_id>"
+        stored_version, _, stored_entry = str(indexed or "").partition(" ")
         decision = decide(
             fields["version"],
             fields["content_hash"],
-            stored_version,
+            stored_version or None,
             stored_version.rpartition(".")[2] if stored_version else None,
         )
         if decision is Decision.REFRESH:
-            self.client.hset(key, "version", fields["version"])
+            self.client.hset(self.keys.latest, fields["id"], f"{fields['version']} {stored_entry}")
         if decision is not Decision.APPLY:
             return
         entry = self.client.xadd(
             self.keys.articles,
             {name: fields[name] for name in ("id", "url", "version", "content_hash", "article")},
         )
-        if stored.get("entry_id"):
-            self.client.xdel(self.keys.articles, stored["entry_id"])
-        self.client.hset(
-            key,
-            mapping={"version": fields["version"], "entry_id": entry},
-        )
+        if stored_entry:
+            self.client.xdel(self.keys.articles, stored_entry)
+        self.client.hset(self.keys.latest, fields["id"], f"{fields['version']} {entry}")
 
 
 @pytest.fixture
@@ -250,20 +246,32 @@ def test_repeated_dead_letters_counted(
     assert "1 repeated dead letters" in str(strict)
 
 
-def test_hash_must_point_at_live_entry(
+def test_index_must_point_at_live_entry(
     redis_client: redis.Redis, keys: Keys, ref: ReferenceStore, factory: ArticleFactory
 ) -> None:
     drops = drops_three_articles(factory)
     expected = build_ok(ref, drops)
     article_id = expected.winner(next(iter(expected.versions))).id  # type: ignore[union-attr]
-    redis_client.hset(keys.article(article_id), "entry_id", "1-1")
+    version = redis_client.hget(keys.latest, article_id).partition(" ")[0]  # type: ignore[union-attr]
+    redis_client.hset(keys.latest, article_id, f"{version} 1-1")
     assert "but the live changelog entry is" in problems(redis_client, keys, expected)
 
-    redis_client.delete(keys.article(article_id))
-    assert "has no hash" in problems(redis_client, keys, expected)
+    redis_client.hset(keys.latest, article_id, "no-entry-id")
+    assert "not '<version> <entry_id>'" in problems(redis_client, keys, expected)
 
-    redis_client.hset(keys.article("f" * 32), mapping={"version": "x"})
-    assert "is not in the changelog" in problems(redis_client, keys, expected)
+    redis_client.hdel(keys.latest, article_id)
+    assert "is in the changelog but not in the index" in problems(redis_client, keys, expected)
+
+    redis_client.hset(keys.latest, "f" * 32, "x 1-1")
+    assert "which is not in the changelog" in problems(redis_client, keys, expected)
+
+
+def test_per_article_hashes_of_older_stores_must_be_gone(
+    redis_client: redis.Redis, keys: Keys, ref: ReferenceStore, factory: ArticleFactory
+) -> None:
+    expected = build_ok(ref, drops_three_articles(factory))
+    redis_client.hset(f"{keys.legacy_article_prefix}{'e' * 32}", "version", "x")
+    assert "per-article hashes left" in problems(redis_client, keys, expected)
 
 
 def test_article_json_must_match_its_hash(
@@ -324,7 +332,7 @@ def test_optional_versions(
     try:
         assert "older version" in problems(redis_client, keys2, Expected.from_drops([old, new]))
     finally:
-        redis_client.delete(keys2.ingested, keys2.articles, keys2.article(ref_id(new)))
+        redis_client.delete(keys2.ingested, keys2.articles, keys2.latest)
 
 
 def ref_id(drop: Drop) -> str:
@@ -341,7 +349,8 @@ def test_announced_twice_detected(
     entry_id, fields = redis_client.xrange(keys.articles)[0]
     again = redis_client.xadd(keys.articles, fields)  # a second announcement, compacted away
     redis_client.xdel(keys.articles, entry_id)
-    redis_client.hset(keys.article(ref_id(drop)), "entry_id", again)
+    version = str(redis_client.hget(keys.latest, ref_id(drop))).partition(" ")[0]
+    redis_client.hset(keys.latest, ref_id(drop), f"{version} {again}")
     assert "announced twice" in problems(redis_client, keys, expected)
 
 

@@ -372,6 +372,6 @@ def test_symlinks_checked(world: World) -> None:
     world.wait(timeout=60)
     outside_id = parse_article(outside.read_bytes())
     assert isinstance(outside_id, Parsed)
-    assert not world.client.exists(world.keys.article(outside_id.id))
+    assert not world.client.hexists(world.keys.latest, outside_id.id)
     refused = [r for r in ingest.logs() if "outside the inbox" in str(r.get("event"))]
     assert refused, "no log line about the refused symlinks"

@@ -1,0 +1,159 @@
+#!lua
+-- newsdrop store: read the next entries of `ingested` for this consumer and apply them, in
+-- one atomic call (the hot path: entries never travel to the client and back).
+-- apply.lua (decide, apply) is prepended to this source when it is loaded (upsert.py).
+--
+-- KEYS[1] ingested stream   KEYS[2] articles changelog   KEYS[3] stats hash
+-- KEYS[4] latest (index hash: article id -> "<version> <entry_id>")
+-- ARGV[1] consumer group    ARGV[2] consumer name   ARGV[3] count (max entries to read)
+-- Returns {read, applied, refreshed, duplicate, stale, {invalid entry ids}, {failed entry ids}}.
+--
+-- XREADGROUP ... > without BLOCK (a script may not block): each new entry is delivered to
+-- exactly one call, so every entry read here is ours and no XPENDING check is needed. Each
+-- entry is validated exactly as newsdrop.store.entries.to_upsert does; an invalid one is
+-- neither applied nor acknowledged but returned, so the caller reads it, logs why and
+-- dead-letters it after max_deliveries, as for entries read by the client. So is an entry
+-- whose writes raise (caught per message: the others still complete in this call).
+
+local ingested, articles, stats, latest = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local group, consumer, count = ARGV[1], ARGV[2], ARGV[3]
+
+-- Strict UTF-8 as Python's bytes.decode(): no overlongs, surrogates or code points past
+-- U+10FFFF. Only called for strings with a byte >= 0x80.
+local function utf8(s)
+    local i, n = 1, #s
+    while i <= n do
+        local c = string.byte(s, i)
+        local need, low, high = 0, 0x80, 0xBF
+        if c < 0x80 then
+            need = 0
+        elseif c >= 0xC2 and c <= 0xDF then
+            need = 1
+        elseif c == 0xE0 then
+            need, low = 2, 0xA0
+        elseif c == 0xED then
+            need, high = 2, 0x9F
+        elseif c >= 0xE1 and c <= 0xEF then
+            need = 2
+        elseif c == 0xF0 then
+            need, low = 3, 0x90
+        elseif c >= 0xF1 and c <= 0xF3 then
+            need = 3
+        elseif c == 0xF4 then
+            need, high = 3, 0x8F
+        else
+            return false
+        end
+        if i + need > n then
+            return false
+        end
+        for k = 1, need do
+            local d = string.byte(s, i + k)
+            if k == 1 then
+                if d < low or d > high then
+                    return false
+                end
+            elseif d < 0x80 or d > 0xBF then
+                return false
+            end
+        end
+        i = i + need + 1
+    end
+    return true
+end
+
+-- entries.to_upsert's checks (the same answer, not the same message: the caller asks
+-- to_upsert why an entry was refused). Anchored patterns: Lua scans them in one pass.
+local function valid(id, url, version, hash, article)
+    if not (id and url and version and hash and article) then
+        return false
+    end
+    -- id: 32 lowercase hex digits; content_hash: 1 to 128 of them
+    if #id ~= 32 or not string.find(id, '^[0-9a-f]+$') then
+        return false
+    end
+    if #hash > 128 or not string.find(hash, '^[0-9a-f]+$') then
+        return false
+    end
+    -- version: 18 digits . 20 digits . content_hash (as [0-9]{18}\.[0-9]{20}\.[0-9a-f]{1,128}
+    -- ending with the content hash). Digit runs ended by dots at 19 and 40 are exactly that.
+    local _, prefix_end = string.find(version, '^[0-9]+%.[0-9]+%.')
+    if prefix_end ~= 40 or string.byte(version, 19) ~= 46 then
+        return false
+    end
+    if #version ~= 40 + #hash or string.find(version, hash, 41, true) ~= 41 then
+        return false
+    end
+    -- url: http(s), valid UTF-8 (to_upsert decodes it)
+    if not string.find(url, '^https?://') then
+        return false
+    end
+    if not string.find(url, '^[%z\1-\127]*$') and not utf8(url) then
+        return false
+    end
+    return true
+end
+
+local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count,
+    'STREAMS', ingested, '>')
+if not reply then
+    return {0, 0, 0, 0, 0, {}, {}}
+end
+local entries = reply[1][2]
+local counts = {applied = 0, refreshed = 0, duplicate = 0, stale = 0}
+local new_articles = 0
+local done, invalid, failed = {}, {}, {}
+for i = 1, #entries do
+    local entry_id, fields = entries[i][1], entries[i][2]
+    local id, url, version, hash, article
+    if fields then
+        -- The last of repeated names wins, as in the client's dict of the entry.
+        for j = 1, #fields, 2 do
+            local name = fields[j]
+            if name == 'id' then
+                id = fields[j + 1]
+            elseif name == 'url' then
+                url = fields[j + 1]
+            elseif name == 'version' then
+                version = fields[j + 1]
+            elseif name == 'content_hash' then
+                hash = fields[j + 1]
+            elseif name == 'article' then
+                article = fields[j + 1]
+            end
+        end
+    end
+    if valid(id, url, version, hash, article) then
+        local ok, status, new = pcall(apply, articles, latest, id, url, version, hash, article)
+        if ok then
+            counts[status] = counts[status] + 1
+            if new then
+                new_articles = new_articles + 1
+            end
+            done[#done + 1] = entry_id
+        else
+            -- A failing message stays pending; the caller retries it through upsert.lua,
+            -- which reports the error. It wrote nothing: what can fail is the index read
+            -- (a corrupt value, WRONGTYPE) or the announcement, and they come first.
+            failed[#failed + 1] = entry_id
+        end
+    else
+        invalid[#invalid + 1] = entry_id
+    end
+end
+-- The acknowledgements and counters of every message applied above, in this same call.
+for first = 1, #done, 1000 do
+    redis.call('XACK', ingested, group, unpack(done, first, math.min(first + 999, #done)))
+end
+local totals = {
+    applied = counts.applied,
+    duplicate = counts.duplicate + counts.refreshed, -- as counter(status) in upsert.lua
+    stale = counts.stale,
+    articles = new_articles,
+}
+for _, name in ipairs({'applied', 'duplicate', 'stale', 'articles'}) do
+    if totals[name] > 0 then
+        redis.call('HINCRBY', stats, name, totals[name])
+    end
+end
+return {#entries, counts.applied, counts.refreshed, counts.duplicate, counts.stale, invalid, failed}
