@@ -168,8 +168,11 @@ class StoreConsumer:
         if await self.consume():
             return  # more may be waiting: consume again before blocking
         # Nothing new: block until something arrives (returns at once if it already has).
+        # COUNT 1: the entry that woke us goes through the argv path, whatever arrived with
+        # it through consume.lua on the next step (a producer-bound backfill wakes the store
+        # once per ingest batch: with COUNT batch, every entry would take the slow path).
         response = await self.redis.xreadgroup(
-            self.group, self.name, {self.keys.ingested: ">"}, count=self.batch, block=BLOCK_MS
+            self.group, self.name, {self.keys.ingested: ">"}, count=1, block=BLOCK_MS
         )
         self.reading = True
         entries = _entries(response)
