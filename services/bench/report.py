@@ -172,6 +172,11 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     return out
 
 
+def measured(value: float) -> str:
+    """A target's measured value: two decimals for ratios (1.48x is not 1.5x), else one."""
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+
+
 def table(result: dict[str, Any]) -> str:
     lines = rows(result)
     headers = ("", "newsdrop", "naive baseline / note")
@@ -183,10 +188,24 @@ def table(result: dict[str, Any]) -> str:
     if met:
         out.append("")
         out += [
-            f"target {name}: {t['value']:.1f} ({t['target']}) {'MET' if t['met'] else 'NOT MET'}"
+            f"target {name}: {measured(t['value'])} ({t['target']}) "
+            f"{'MET' if t['met'] else 'NOT MET'}"
             for name, t in met.items()
         ]
     return "\n".join(out)
+
+
+README_START = "<!-- bench-table:start (written by `make bench`) -->"
+README_END = "<!-- bench-table:end -->"
+
+
+def with_latest_table(readme: str, heading: str, table_markdown: str) -> str:
+    """``readme`` with the text between the bench-table markers replaced (unchanged if absent)."""
+    start, end = readme.find(README_START), readme.find(README_END)
+    if start < 0 or end < start:
+        return readme
+    body = f"{README_START}\n{heading}\n\n{table_markdown}\n"
+    return readme[:start] + body + readme[end:]
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -197,7 +216,7 @@ def markdown(result: dict[str, Any]) -> str:
     if met:
         lines += ["", "| target | measured | bound | met |", "| --- | --- | --- | --- |"]
         lines += [
-            f"| {name} | {t['value']:.1f} | {t['target']} | {'yes' if t['met'] else 'NO'} |"
+            f"| {name} | {measured(t['value'])} | {t['target']} | {'yes' if t['met'] else 'NO'} |"
             for name, t in met.items()
         ]
     return "\n".join(lines)

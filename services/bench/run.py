@@ -248,6 +248,16 @@ def _write(config: BenchConfig, result: dict[str, Any], echo: Echo) -> None:
     results.mkdir(parents=True, exist_ok=True)
     path = results / f"{result['date'][:10]}.json"
     path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
+    heading = (
+        f"### Latest `make bench` ({result['date']}, {result['machine']['cpus']} CPUs, "
+        f"{result['workload']['files']:,} files)"
+    )
+    project_readme = config.out.parent / "README.md"  # the project's README shows it too
+    if project_readme.is_file():
+        text = project_readme.read_text(encoding="utf-8")
+        updated = report.with_latest_table(text, heading, report.markdown(result))
+        if updated != text:
+            project_readme.write_text(updated, encoding="utf-8")
     readme = config.out / "README.md"
     readme.write_text(
         "# Benchmarks\n\n"

@@ -122,3 +122,14 @@ def test_targets_and_tables() -> None:
     assert "12,000" in text and "30.0x" in text and "NOT MET" in text
     markdown = report.markdown(result)
     assert markdown.startswith("| | newsdrop |") and "| live_write_p99_ms |" in markdown
+    assert "| redis_memory_vs_json | 1.25 |" in markdown  # ratios keep two decimals
+
+
+def test_latest_table_goes_between_the_readme_markers() -> None:
+    readme = f"intro\n{report.README_START}\nold table\n{report.README_END}\nrest\n"
+    updated = report.with_latest_table(readme, "### Latest", "| new |")
+    assert (
+        updated
+        == f"intro\n{report.README_START}\n### Latest\n\n| new |\n{report.README_END}\nrest\n"
+    )
+    assert report.with_latest_table("no markers", "### Latest", "| new |") == "no markers"
