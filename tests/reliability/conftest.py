@@ -39,6 +39,18 @@ def soak_seconds() -> float:
     return float(os.environ.get("NEWSDROP_SOAK_SECONDS", "120"))
 
 
+# After its soak time a scenario still waits for the pipeline to settle (up to 300 s).
+SOAK_SETTLE_SECONDS = 600
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Soak scenarios run for soak_seconds() and then settle: the suite's per-test timeout
+    (300 s) would cut any soak of a few minutes short, so they get their own."""
+    for item in items:
+        if item.get_closest_marker("soak") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(soak_seconds() + SOAK_SETTLE_SECONDS))
+
+
 @dataclass
 class World:
     """One scenario's pipeline: its Redis, inbox, services and everything it dropped."""
