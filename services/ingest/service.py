@@ -209,7 +209,8 @@ class IngestService:
         loop = asyncio.get_running_loop()
 
         def start_parsers() -> None:  # from the scan's thread, once the backfill looks big
-            loop.call_soon_threadsafe(self._spawn, "parsers", self.parser.start())
+            # (the coroutine is made on the loop: never an un-awaited one if we stop first)
+            loop.call_soon_threadsafe(lambda: self._spawn("parsers", self.parser.start()))
 
         many = (2 * self.settings.publish_batch, start_parsers) if self.parser.workers else None
         found = await asyncio.to_thread(scan, self.inbox, self.settings.include, self.refuse, many)
