@@ -90,7 +90,9 @@ class Settings(BaseSettings):
     )
     publish_batch: int = Field(default=500, gt=0, description="Max messages per pipelined publish.")
     parse_workers: int = Field(
-        default=0, ge=0, description="Parser processes; 0 = one per CPU (none on one CPU)."
+        default=0,
+        ge=0,
+        description="Parser processes; 0 = one per CPU, at most 4 (none on one CPU).",
     )
     ingest_port: int = Field(default=8081, ge=0, le=65535, description="Ingest HTTP port.")
 

@@ -162,7 +162,8 @@ def test_progress() -> None:
 
 
 @pytest.mark.parametrize(
-    ("configured", "cpus", "workers"), [(0, 1, 0), (0, 2, 2), (0, 8, 8), (3, 1, 3), (0, None, 0)]
+    ("configured", "cpus", "workers"),
+    [(0, 1, 0), (0, 2, 2), (0, 4, 4), (0, 8, 4), (3, 1, 3), (6, 8, 6), (0, None, 0)],
 )
 def test_worker_count(configured: int, cpus: int | None, workers: int) -> None:
     assert worker_count(configured, cpus) == workers
