@@ -25,16 +25,16 @@ def is_ignored_name(relative: PurePath) -> bool:
 
 def is_candidate_name(relative: PurePath, include: str = "*") -> bool:
     """True when a path relative to the inbox should be read as an article file."""
-    if is_ignored_name(relative):
+    if any(part.startswith(".") for part in relative.parts[:-1]):  # a hidden folder
         return False
-    return include == "*" or fnmatch.fnmatch(relative.name, include)  # "*" matches any name
+    return is_candidate_file_name(relative.name, include)
 
 
 def is_candidate_file_name(name: str, include: str = "*") -> bool:
     """``is_candidate_name`` for a bare file name (no folders): the scan's per-file test."""
     if name.startswith(".") or _TEMP_NAME.match(os.path.normcase(name)) is not None:
         return False
-    return include == "*" or fnmatch.fnmatch(name, include)
+    return include == "*" or fnmatch.fnmatch(name, include)  # "*" matches any name
 
 
 def is_inside(path: Path, root: Path) -> bool:

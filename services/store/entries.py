@@ -8,7 +8,7 @@ from dataclasses import dataclass
 RawFields = dict[bytes, bytes]
 RawEntry = tuple[bytes, RawFields | None]
 
-_ID = re.compile(r"[0-9a-f]{32}")
+ARTICLE_ID = re.compile(r"[0-9a-f]{32}")  # an article id: 32 lowercase hex digits
 _HASH = re.compile(r"[0-9a-f]{1,128}")
 _VERSION = re.compile(r"[0-9]{18}\.[0-9]{20}\.[0-9a-f]{1,128}")
 VERSION_HASH_OFFSET = 40  # the content hash starts after "<18 digits>.<20 digits>."
@@ -61,7 +61,7 @@ def to_upsert(entry_id: bytes, fields: RawFields) -> Upsert | BadEntry:
             raise ValueError("missing field 'article'")
     except ValueError as exc:
         return BadEntry(eid, str(exc), fields)
-    if not _ID.fullmatch(article_id):
+    if not ARTICLE_ID.fullmatch(article_id):
         return BadEntry(eid, "field 'id' is not 32 lowercase hex digits", fields)
     if not _HASH.fullmatch(content_hash):
         return BadEntry(eid, "field 'content_hash' is not lowercase hex", fields)

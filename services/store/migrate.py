@@ -16,11 +16,10 @@ import structlog
 from redis.asyncio import Redis
 
 from newsdrop.shared.keys import Keys
-from newsdrop.store.entries import text
+from newsdrop.store.entries import ARTICLE_ID, text
 
 BATCH = 500  # hashes per round trip (one pipeline read, one MULTI of HSETNX + DEL)
 SCAN_COUNT = 1000
-_ID = re.compile(r"[0-9a-f]{32}")
 _GLOB = re.compile(r"([\\*?\[\]])")
 
 
@@ -64,7 +63,7 @@ async def _move(redis: Redis, keys: Keys, names: list[str]) -> tuple[int, int, l
     left: list[str] = []
     for name, (version, entry_id) in zip(names, values, strict=True):
         article_id = name.removeprefix(keys.legacy_article_prefix)
-        if version is None or entry_id is None or not _ID.fullmatch(article_id):
+        if version is None or entry_id is None or not ARTICLE_ID.fullmatch(article_id):
             left.append(name)  # not a hash the store wrote: not ours to delete
             continue
         moves.append((name, article_id, f"{text(version)} {text(entry_id)}"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,8 +12,8 @@ import redis
 
 from newsdrop.shared.keys import STORE_GROUP, Keys
 from newsdrop.shared.urls import id_for_url
+from newsdrop.store.entries import ARTICLE_ID
 
-_ARTICLE_ID = re.compile(r"[0-9a-f]{32}")
 GET_ATTEMPTS = 5
 
 
@@ -47,7 +46,7 @@ class Change:
 def resolve_article_id(text: str) -> str:
     """A 32-hex argument is an id; anything else is a URL in any form (canonicalised)."""
     candidate = text.strip()
-    if _ARTICLE_ID.fullmatch(candidate):
+    if ARTICLE_ID.fullmatch(candidate):
         return candidate
     return id_for_url(candidate)
 
