@@ -18,8 +18,7 @@ import redis
 
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.redis_server import EmbeddedRedis
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from tests.corpus import corpus_dir
 
 
 def _docker_answers() -> bool:
@@ -81,6 +80,4 @@ def private_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
 
 @pytest.fixture
 def corpus() -> Path:
-    if not (CORPUS / "news").is_dir():
-        pytest.skip(f"corpus not found at {CORPUS} (the team folder ../shared is absent)")
-    return CORPUS
+    return corpus_dir()

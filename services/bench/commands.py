@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
+# The corpus shipped with the repository: from the current folder (a checkout) or beside
+# the package (an editable install). A wheel carries no corpus: pass --corpus.
 CORPUS_CANDIDATES = (
-    Path("../shared/corpus"),
-    Path(__file__).resolve().parents[2] / "shared" / "corpus",
-    Path(__file__).resolve().parents[3] / "shared" / "corpus",
+    Path("tests/data/corpus"),
+    Path(__file__).resolve().parents[2] / "tests" / "data" / "corpus",
 )
 
 

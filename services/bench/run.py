@@ -30,7 +30,7 @@ Echo = Callable[[str], None]
 @dataclass
 class BenchConfig:
     files: int = 20_000
-    corpus: Path = Path("../shared/corpus")
+    corpus: Path = Path("tests/data/corpus")
     out: Path | None = Path("benchmarks")  # results/<date>.json and README.md; None: no files
     work_dir: Path | None = None  # default: a temporary folder, removed at the end
     baseline: bool = True

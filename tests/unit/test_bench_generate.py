@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
 from newsdrop.bench import generate, report
 from newsdrop.shared.parse import Parsed, parse_article
+from tests.corpus import corpus_dir
 
 
 @pytest.fixture(scope="module")
 def templates() -> list[str]:
-    corpus = Path(__file__).resolve().parents[3] / "shared" / "corpus"
-    if not (corpus / "news").is_dir():
-        pytest.skip("corpus not found")
-    return generate.load_templates(corpus)
+    return generate.load_templates(corpus_dir())
 
 
 def test_every_corpus_file_is_a_template(templates: list[str]) -> None:

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+import tests.corpus
 from newsdrop.shared.parse import Parsed, parse_article
 
 
@@ -66,3 +69,20 @@ def test_secured_only_versions_hash_equal(corpus: Path) -> None:
         assert isinstance(result, Parsed)
         hashes.add(result.content_hash)
     assert len(hashes) == 1
+
+
+def test_shipped_corpus_matches_its_manifest(corpus: Path) -> None:
+    """The corpus lives in the repository, byte for byte as its MANIFEST lists it."""
+    rows = (corpus / "MANIFEST.tsv").read_text("utf-8").splitlines()[1:]
+    listed = {path: int(size) for path, _source, _commit, size in (r.split("\t") for r in rows)}
+    assert len(listed) == 163
+    for path, size in listed.items():
+        assert (corpus / path).stat().st_size == size, path
+
+
+def test_missing_corpus_is_an_error_not_a_skip(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(tests.corpus, "CORPUS", tmp_path / "absent")
+    with pytest.raises(FileNotFoundError, match="test corpus missing"):
+        tests.corpus.corpus_dir()

@@ -28,8 +28,9 @@ from newsdrop.shared.parse import (
     split_front_matter,
 )
 from newsdrop.shared.yaml_loader import load_yaml
+from tests.corpus import corpus_dir
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+CORPUS = corpus_dir()
 CORPUS_FILES = sorted((CORPUS / "news").glob("*.md")) + sorted((CORPUS / "versions").glob("*/*.md"))
 
 
@@ -82,7 +83,6 @@ def test_fast_parser_is_installed() -> None:
     assert fast_yaml.HAVE_FAST_YAML
 
 
-@pytest.mark.skipif(not CORPUS_FILES, reason="corpus not found")
 def test_whole_corpus_same_parse_and_mostly_fast() -> None:
     answered = 0
     for path in CORPUS_FILES:

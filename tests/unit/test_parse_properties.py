@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newsdrop.shared.parse import Parsed, Rejection, parse_article
+from tests.corpus import corpus_dir
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "news"
-SEED = (
-    sorted(CORPUS.glob("*.md"))[0].read_bytes()
-    if CORPUS.is_dir()
-    else b"---\ntitle: t\nwebUrl: https://e.com/a\nimages:\n  - url: x\n    width: 1\n---\n"
-)
+SEED = sorted((corpus_dir() / "news").glob("*.md"))[0].read_bytes()
 
 
 def check(data: bytes) -> None:
