@@ -30,6 +30,13 @@ def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
+MISSING_REDIS_URL = "no Redis: set REDIS_URL or pass --redis-url (`newsdrop up` provides one)"
+
+
+class MissingRedisUrlError(ValueError):
+    """A service or tool needs Redis and none was given."""
+
+
 class Settings(BaseSettings):
     """Every setting, from the environment (``NEWSDROP_*``; ``REDIS_URL`` for Redis) or CLI."""
 
@@ -142,3 +149,10 @@ class Settings(BaseSettings):
 
     def redis_url_value(self) -> str | None:
         return self.redis_url.get_secret_value() if self.redis_url is not None else None
+
+    def require_redis_url(self) -> str:
+        """The Redis URL; raises ``MissingRedisUrlError`` (one message everywhere) if unset."""
+        url = self.redis_url_value()
+        if not url:
+            raise MissingRedisUrlError(MISSING_REDIS_URL)
+        return url

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from newsdrop.ingest.metrics import IngestMetrics
 from newsdrop.ingest.service import IngestService
+from newsdrop.shared import asgi_runner
 from newsdrop.shared.logging import configure_logging
 from newsdrop.shared.ops import ops_routes
 from newsdrop.shared.settings import Settings
@@ -23,9 +24,7 @@ SERVICE = "ingest"
 
 def build_app(settings: Settings, redis: Redis | None = None) -> AsgiFastStream:
     """The FastStream app: ingest tasks in its lifespan, ops routes (/health/*, /metrics)."""
-    url = settings.redis_url_value()
-    if not url:
-        raise ValueError("ingest needs a Redis: set REDIS_URL or pass --redis-url")
+    url = settings.require_redis_url()
     metrics = IngestMetrics.create()
     service = IngestService(settings, redis=redis, metrics=metrics)
     framework_logger = logging.getLogger("newsdrop.ingest.faststream")
@@ -59,3 +58,15 @@ def __getattr__(name: str) -> AsgiFastStream:
     if name == "app":
         return create_app()
     raise AttributeError(name)
+
+
+def serve(settings: Settings) -> None:
+    """Run the ingest service until SIGTERM/SIGINT; a graceful stop exits normally."""
+    configure_logging(SERVICE, settings.log_level, settings.log_format)
+    asgi_runner.serve(
+        build_app(settings),
+        host=settings.http_host,
+        port=settings.ingest_port,
+        log_level=settings.log_level,
+        graceful_timeout=settings.graceful_timeout,
+    )

@@ -2,43 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import signal
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, Any
 
 import typer
 
 from newsdrop.options import load_settings, option_help
-from newsdrop.shared.logging import configure_logging, get_logger
-from newsdrop.shared.settings import AfterAction, LogFormat, Settings
+from newsdrop.shared.logging import get_logger
+from newsdrop.shared.settings import AfterAction, LogFormat, MissingRedisUrlError, Settings
 
 SERVICE = "ingest"
 
 
-def _ignore_signal(signum: int, frame: FrameType | None) -> None:
-    """uvicorn re-raises the stop signal after its graceful shutdown: make that a clean exit."""
-
-
 def run(settings: Settings) -> None:
     """Run the ingest service until SIGTERM/SIGINT; returns after a graceful shutdown."""
-    from newsdrop.ingest.app import build_app
+    from newsdrop.ingest.app import serve
 
-    configure_logging(SERVICE, settings.log_level, settings.log_format)
-    app = build_app(settings)
-    for stop_signal in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop_signal, _ignore_signal)
-    level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
-    options: dict[str, Any] = {
-        "host": settings.http_host,
-        "port": settings.ingest_port,
-        "log_config": None,
-        "access_log": "false",
-    }
-    asyncio.run(app.run(log_level=level, run_extra_options=options))
-    get_logger(__name__).info("ingest exited")
+    serve(settings)
+    get_logger(__name__).info("ingest_exited")
 
 
 def register(app: typer.Typer) -> None:
@@ -117,7 +98,9 @@ def register(app: typer.Typer) -> None:
             "log_format": log_format,
         }
         settings = load_settings("ingest", **given)
-        if settings.redis_url_value() is None:
-            typer.echo("newsdrop ingest: no Redis: set REDIS_URL or pass --redis-url", err=True)
-            raise typer.Exit(2)
+        try:
+            settings.require_redis_url()
+        except MissingRedisUrlError as exc:
+            typer.echo(f"newsdrop ingest: {exc}", err=True)
+            raise typer.Exit(2) from exc
         run(settings)

@@ -86,10 +86,7 @@ class IngestService:
     async def start(self) -> None:
         settings = self.settings
         if self._redis is None:
-            url = settings.redis_url_value()
-            if not url:
-                raise RuntimeError("ingest needs a Redis: set REDIS_URL or pass --redis-url")
-            self._redis = async_redis(url)
+            self._redis = async_redis(settings.require_redis_url())
         self.inbox.mkdir(parents=True, exist_ok=True)
         self.settler.probe = enable_lease_probe()
         self._pipeline = Pipeline(

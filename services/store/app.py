@@ -8,23 +8,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
-import signal
 
 from faststream.asgi import AsgiFastStream
 from faststream.redis import RedisBroker
 from redis.asyncio import Redis
 
+from newsdrop.shared import asgi_runner
 from newsdrop.shared.logging import get_logger
 from newsdrop.shared.ops import ops_routes
 from newsdrop.shared.redis_client import async_redis
 from newsdrop.shared.settings import Settings
 from newsdrop.store.consumer import StoreConsumer
 from newsdrop.store.metrics import StoreMetrics
-
-
-class MissingRedisUrlError(ValueError):
-    """The store needs a Redis URL (``newsdrop up`` provides one)."""
 
 
 class StoreRuntime:
@@ -41,10 +36,7 @@ class StoreRuntime:
 
     async def start(self) -> None:
         if self.redis is None:
-            url = self.settings.redis_url_value()
-            if url is None:
-                raise MissingRedisUrlError("set REDIS_URL")
-            self.redis = async_redis(url)
+            self.redis = async_redis(self.settings.require_redis_url())
         self.consumer = StoreConsumer(self.redis, self.settings, self.metrics)
         self.task = asyncio.create_task(self.consumer.run(), name="store-consumer")
 
@@ -84,11 +76,7 @@ def build_app(settings: Settings, redis: Redis | None = None) -> AsgiFastStream:
 
 def build(settings: Settings, redis: Redis | None = None) -> tuple[AsgiFastStream, StoreRuntime]:
     """The application and its runtime (tests look at the runtime's consumer)."""
-    url = settings.redis_url_value()
-    if redis is None and url is None:
-        raise MissingRedisUrlError(
-            "the store needs Redis: set REDIS_URL (or run `newsdrop up`, which provides one)"
-        )
+    url = settings.redis_url_value() if redis is not None else settings.require_redis_url()
     metrics = StoreMetrics.create()
     runtime = StoreRuntime(settings, metrics, redis)
     # The broker gives the lifecycle and the ASGI app; it declares no subscriber (the loop
@@ -120,20 +108,10 @@ def create_app() -> AsgiFastStream:
 
 def serve(settings: Settings) -> None:
     """Run the store until SIGTERM/SIGINT; a graceful stop exits normally (status 0)."""
-    # uvicorn re-raises the signal it caught once it has shut down; with these handlers the
-    # re-raised signal is a no-op, so a graceful stop is a clean exit rather than death by it.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
-    app = build_app(settings)
-    asyncio.run(
-        app.run(
-            log_level=logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO),
-            run_extra_options={
-                "host": settings.http_host,
-                "port": settings.store_port,
-                "log_config": None,
-                "access_log": "false",
-                "timeout_graceful_shutdown": math.ceil(settings.graceful_timeout),
-            },
-        )
+    asgi_runner.serve(
+        build_app(settings),
+        host=settings.http_host,
+        port=settings.store_port,
+        log_level=settings.log_level,
+        graceful_timeout=settings.graceful_timeout,
     )

@@ -15,7 +15,7 @@ import typer
 
 from newsdrop.options import load_settings, option_help
 from newsdrop.shared.redis_server import redact_url
-from newsdrop.shared.settings import LogFormat, Settings
+from newsdrop.shared.settings import LogFormat, MissingRedisUrlError, Settings
 
 if TYPE_CHECKING:
     import redis
@@ -120,12 +120,11 @@ def register(app: typer.Typer) -> None:
             log_level=log_level,
             log_format=log_format,
         )
-        if settings.redis_url_value() is None:
-            typer.echo(
-                "newsdrop store: set REDIS_URL (or --redis-url); `newsdrop up` provides one.",
-                err=True,
-            )
-            raise typer.Exit(2)
+        try:
+            settings.require_redis_url()
+        except MissingRedisUrlError as exc:
+            typer.echo(f"newsdrop store: {exc}", err=True)
+            raise typer.Exit(2) from exc
         configure_logging("store", settings.log_level, settings.log_format)
         serve(settings)
 
