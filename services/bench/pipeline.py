@@ -6,7 +6,6 @@ Everything here talks to the private Redis and the processes the benchmark start
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
@@ -23,6 +22,7 @@ import redis
 
 from newsdrop.bench.generate import Expected
 from newsdrop.shared.keys import Keys
+from newsdrop.shared.pdeathsig import die_with_parent
 from newsdrop.shared.redis_server import free_port
 
 SERVICES = ("ingest", "store")
@@ -73,12 +73,6 @@ class UpProcess:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """`newsdrop up` gets SIGTERM if the benchmark dies (it then stops its children)."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 # Modules the services import at start, compiled once before the timed start (see below).
@@ -141,7 +135,7 @@ def start_up(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,  # `up` stops its children if the bench dies
         )
     return UpProcess(process, log_path, started)
 
