@@ -156,3 +156,11 @@ class Settings(BaseSettings):
         if not url:
             raise MissingRedisUrlError(MISSING_REDIS_URL)
         return url
+
+
+def env_var(name: str) -> str:
+    """The environment variable of the setting ``name`` (its first alias, else NEWSDROP_*)."""
+    alias = Settings.model_fields[name].validation_alias
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    return f"NEWSDROP_{name.upper()}"

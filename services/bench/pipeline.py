@@ -78,7 +78,7 @@ class UpProcess:
 # Modules the services import at start, compiled once before the timed start (see below).
 WARM_IMPORTS = (
     "newsdrop.cli",
-    "newsdrop.up",
+    "newsdrop.supervisor",
     "newsdrop.ingest.app",
     "newsdrop.ingest.reader",
     "newsdrop.store.app",

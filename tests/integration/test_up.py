@@ -18,8 +18,8 @@ import redis
 
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.redis_server import free_port
+from newsdrop.shared.state import read_state_url
 from newsdrop.shared.version import Decision, decide, version_string
-from newsdrop.up import read_state_url
 from tests.integration.store_support import parse_bytes, wait_for
 
 pytestmark = pytest.mark.slow

@@ -1,13 +1,12 @@
-"""`newsdrop up`: Redis (given or embedded), then ingest and store as supervised children.
+"""What `newsdrop up` runs: Redis (given or embedded), then ingest and store as supervised children.
 
 Children are restarted with back-off when they exit; SIGINT/SIGTERM/SIGHUP stop them with
 SIGTERM (each finishes its in-flight work within graceful_timeout), then the embedded server.
+The command line (``newsdrop.cli.up``) only builds the Settings and calls ``run_up``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
 import signal
 import subprocess
@@ -19,29 +18,17 @@ from types import FrameType
 
 from newsdrop.shared.backoff import Backoff
 from newsdrop.shared.logging import configure_logging, get_logger
+from newsdrop.shared.pdeathsig import die_with_parent
 from newsdrop.shared.redis_server import EmbeddedRedis, NoRedisServerError, redact_url
 from newsdrop.shared.settings import Settings
+from newsdrop.shared.state import clear_state_url, write_state_url
 
-STATE_URL_FILE = "redis.url"
+SERVICES = ("ingest", "store")
 STABLE_SECONDS = 30.0  # a child that ran this long before exiting restarts without delay
 POLL_SECONDS = 0.1
 KILL_MARGIN_SECONDS = 5.0
 
-log = get_logger("newsdrop.up")
-
-
-def read_state_url(state_dir: Path) -> str | None:
-    """The URL of the embedded server a running `newsdrop up` uses in ``state_dir``."""
-    try:
-        text = (state_dir / STATE_URL_FILE).read_text().strip()
-    except OSError:
-        return None
-    return text or None
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+log = get_logger(__name__)
 
 
 @dataclass
@@ -58,7 +45,7 @@ class Child:
 
     def start(self, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
-            self.argv, env=env, start_new_session=True, preexec_fn=_die_with_parent
+            self.argv, env=env, start_new_session=True, preexec_fn=die_with_parent
         )
         self.started_at = time.monotonic()
         log.info("child_started", child=self.name, pid=self.process.pid, restarts=self.restarts)
@@ -199,25 +186,8 @@ def banner(settings: Settings, inbox: Path, url: str, embedded: EmbeddedRedis | 
     )
 
 
-def run_up(settings: Settings) -> int:
-    """Run the pipeline until a stop signal; the exit status."""
-    configure_logging("up", settings.log_level, settings.log_format)
-    inbox = settings.inbox.expanduser().resolve()
-    inbox.mkdir(parents=True, exist_ok=True)
-    state_dir = settings.state_dir.expanduser().resolve()
-
-    embedded: EmbeddedRedis | None = None
-    url = settings.redis_url_value()
-    if url is None:
-        try:
-            embedded = EmbeddedRedis(state_dir / "redis", appendonly=True).start()
-        except NoRedisServerError as exc:
-            sys.stderr.write(f"newsdrop up: {exc}\n")
-            return 2
-        url = embedded.url
-        (state_dir / STATE_URL_FILE).write_text(url + "\n")
-    log.info("redis", url=redact_url(url), embedded=embedded is not None)
-
+def child_env(settings: Settings, url: str, inbox: Path, state_dir: Path) -> dict[str, str]:
+    """The children's environment: ours, with the resolved Redis, folders and prefix."""
     env = dict(os.environ)
     env.update(
         {
@@ -229,8 +199,31 @@ def run_up(settings: Settings) -> int:
         }
     )
     env.pop("NEWSDROP_REDIS_URL", None)
-    children = [Child(name, child_argv(name, inbox)) for name in ("ingest", "store")]
+    return env
+
+
+def run_up(settings: Settings) -> int:
+    """Run the pipeline until a stop signal; the exit status.
+
+    Raises ``NoRedisServerError`` (before anything started) when no Redis URL is set and no
+    server binary is available for the embedded one.
+    """
+    configure_logging("up", settings.log_level, settings.log_format)
+    inbox = settings.inbox.expanduser().resolve()
+    inbox.mkdir(parents=True, exist_ok=True)
+    state_dir = settings.state_dir.expanduser().resolve()
+
+    embedded: EmbeddedRedis | None = None
+    url = settings.redis_url_value()
+    if url is None:
+        embedded = EmbeddedRedis(state_dir / "redis", appendonly=True).start()
+        url = embedded.url
+        write_state_url(state_dir, url)
+    log.info("redis", url=redact_url(url), embedded=embedded is not None)
+
+    children = [Child(name, child_argv(name, inbox)) for name in SERVICES]
     keeper = RedisKeeper(embedded) if embedded is not None else None
+    env = child_env(settings, url, inbox, state_dir)
     supervisor = Supervisor(children, env, settings.graceful_timeout, keeper)
     previous = {
         sig: signal.signal(sig, supervisor.request_stop)
@@ -246,7 +239,6 @@ def run_up(settings: Settings) -> int:
             signal.signal(sig, handler)
         if embedded is not None:
             embedded.stop()
-            with contextlib.suppress(OSError):
-                (state_dir / STATE_URL_FILE).unlink()
+            clear_state_url(state_dir)
         log.info("stopped")
     return 0

@@ -1,4 +1,4 @@
-"""The ``newsdrop`` command. It sits above both services and only translates arguments."""
+"""`newsdrop check`: validate article files without Redis (the parser's verdict per file)."""
 
 from __future__ import annotations
 
@@ -15,18 +15,6 @@ from newsdrop.shared.settings import Settings
 # (parse is imported by `check` itself: `newsdrop up` starts faster without YAML and URLs)
 DEFAULT_MAX_BYTES: int = Settings.model_fields["max_file_bytes"].default
 
-app = typer.Typer(
-    name="newsdrop",
-    help="Drop news-article files into a folder, get a clean deduplicated Redis stream.",
-    no_args_is_help=True,
-    add_completion=False,
-)
-
-
-@app.callback()
-def _root() -> None:
-    """newsdrop: ingest article files, dedupe them, publish a compacted changelog."""
-
 
 def _expand(paths: list[Path], include: str) -> list[Path]:
     files: list[Path] = []
@@ -41,7 +29,6 @@ def _expand(paths: list[Path], include: str) -> list[Path]:
     return files
 
 
-@app.command()
 def check(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive).")],
     json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
@@ -86,21 +73,3 @@ def check(
             line = f"REJECT {reason} {path}: {detail}"
         sys.stdout.write(orjson.dumps(record).decode() + "\n" if json_lines else line + "\n")
     raise typer.Exit(1 if rejected else 0)
-
-
-def _register_service_commands() -> None:
-    # Each service owns its commands (newsdrop.<service>.commands.register(app)).
-    from newsdrop.bench.commands import register as register_bench
-    from newsdrop.ingest.commands import register as register_ingest
-    from newsdrop.store.commands import register as register_store
-
-    register_ingest(app)
-    register_store(app)
-    register_bench(app)
-
-
-_register_service_commands()
-
-
-def main() -> None:
-    app()

@@ -1,0 +1,78 @@
+"""`newsdrop bench`: options -> a BenchConfig, then the benchmark (``newsdrop.bench``).
+
+The benchmark needs psutil, which a production install leaves out: the `bench` extra.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+BENCH_EXTRA_MISSING = "newsdrop bench needs the bench extra: pip install 'newsdrop[bench]'"
+
+# The corpus shipped with the repository: from the current folder (a checkout) or beside
+# the package (an editable install). A wheel carries no corpus: pass --corpus.
+CORPUS_CANDIDATES = (
+    Path("tests/data/corpus"),
+    Path(__file__).resolve().parents[2] / "tests" / "data" / "corpus",
+)
+
+
+def default_corpus() -> Path | None:
+    return next((p for p in CORPUS_CANDIDATES if (p / "news").is_dir()), None)
+
+
+def bench(
+    files: Annotated[int, typer.Option(help="Article files to generate.", min=10)] = 20_000,
+    corpus: Annotated[
+        Path | None, typer.Option(help="Corpus folder (news/, versions/) to derive from.")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="Writes results/<date>.json and README.md here.")
+    ] = Path("benchmarks"),
+    no_write: Annotated[bool, typer.Option("--no-write", help="Print only.")] = False,
+    baseline: Annotated[bool, typer.Option(help="Run the naive baseline too.")] = True,
+    live_renames: Annotated[int, typer.Option(help="Live files renamed in.", min=0)] = 500,
+    live_writes: Annotated[int, typer.Option(help="Live files written in place.", min=0)] = 200,
+    interval_ms: Annotated[float, typer.Option(help="Between live files.", min=0)] = 20.0,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="Keep the generated files and logs here.")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Backfill timeout (s).", min=1)] = 240.0,
+    cold: Annotated[
+        bool, typer.Option("--cold", help="Services start without compiled bytecode.")
+    ] = False,
+) -> None:
+    """Benchmark: newsdrop vs a naive baseline, same files, private Redis (verified)."""
+    try:
+        import psutil  # noqa: F401  (only to tell a missing extra from a broken benchmark)
+    except ImportError:
+        typer.echo(BENCH_EXTRA_MISSING, err=True)
+        raise typer.Exit(2) from None
+    from newsdrop.bench.pipeline import BenchError
+    from newsdrop.bench.run import BenchConfig, run_benchmark
+
+    found = corpus or default_corpus()
+    if found is None:
+        typer.echo("newsdrop bench: corpus not found; pass --corpus", err=True)
+        raise typer.Exit(2)
+    config = BenchConfig(
+        files=files,
+        corpus=found,
+        out=None if no_write else out,
+        work_dir=work_dir,
+        baseline=baseline,
+        live_renames=live_renames,
+        live_writes=live_writes,
+        interval_ms=interval_ms,
+        timeout=timeout,
+    )
+    if cold:
+        config.pycache = None
+    try:
+        run_benchmark(config, echo=typer.echo)
+    except BenchError as exc:
+        typer.echo(f"newsdrop bench: FAILED: {exc}", err=True)
+        raise typer.Exit(1) from exc

@@ -1,0 +1,83 @@
+"""`newsdrop ingest`: options -> Settings, then the ingest service until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+from newsdrop.cli.options import (
+    GracefulTimeout,
+    HttpHost,
+    Inbox,
+    Include,
+    IngestPort,
+    LogFormatOption,
+    LogLevel,
+    MaxFileBytes,
+    MoveDir,
+    OnFailure,
+    OnSuccess,
+    ParseWorkers,
+    Prefix,
+    PublishBatch,
+    RedisUrl,
+    RejectedMaxlen,
+    RescanSeconds,
+    SettleSeconds,
+    VolatileFields,
+    load_settings,
+    require_redis_url,
+)
+
+
+def ingest(
+    inbox: Inbox = None,
+    redis_url: RedisUrl = None,
+    prefix: Prefix = None,
+    settle_seconds: SettleSeconds = None,
+    rescan_seconds: RescanSeconds = None,
+    include: Include = None,
+    on_success: OnSuccess = None,
+    on_failure: OnFailure = None,
+    move_dir: MoveDir = None,
+    publish_batch: PublishBatch = None,
+    parse_workers: ParseWorkers = None,
+    max_file_bytes: MaxFileBytes = None,
+    volatile_fields: VolatileFields = None,
+    rejected_maxlen: RejectedMaxlen = None,
+    http_host: HttpHost = None,
+    ingest_port: IngestPort = None,
+    graceful_timeout: GracefulTimeout = None,
+    log_level: LogLevel = None,
+    log_format: LogFormatOption = None,
+) -> None:
+    """Watch the inbox and publish every new or changed article to Redis.
+
+    Every option can also be set by environment variable (shown with it); options win.
+    Health and metrics: http://HOST:PORT/health/live, /health/ready, /metrics.
+    """
+    settings = load_settings(
+        "ingest",
+        inbox=inbox,
+        redis_url=redis_url,
+        prefix=prefix,
+        settle_seconds=settle_seconds,
+        rescan_seconds=rescan_seconds,
+        include=include,
+        on_success=on_success,
+        on_failure=on_failure,
+        move_dir=move_dir,
+        publish_batch=publish_batch,
+        parse_workers=parse_workers,
+        max_file_bytes=max_file_bytes,
+        volatile_fields=volatile_fields,
+        rejected_maxlen=rejected_maxlen,
+        http_host=http_host,
+        ingest_port=ingest_port,
+        graceful_timeout=graceful_timeout,
+        log_level=log_level,
+        log_format=log_format,
+    )
+    require_redis_url("ingest", settings)
+    from newsdrop.ingest.app import serve
+    from newsdrop.shared.logging import get_logger
+
+    serve(settings)
+    get_logger(__name__).info("ingest_exited")
