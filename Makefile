@@ -33,6 +33,7 @@ lint: venv
 types: venv
 	scripts/typecheck-tree.sh
 	MYPYPATH=build/typecheck $(BIN)/mypy -p newsdrop
+	MYPYPATH=build/typecheck $(BIN)/mypy scripts/docs_gen.py
 
 pytest: venv
 	$(BIN)/python -m pytest -m "not soak" $(PYTEST_ARGS)
@@ -41,7 +42,7 @@ audit: venv
 	scripts/audit.sh
 
 docs: venv
-	$(BIN)/python -m newsdrop.docs_gen docs
+	$(BIN)/python scripts/docs_gen.py docs
 
 bench: venv
 	$(BIN)/newsdrop bench

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import orjson
 
-from newsdrop.docs_gen import render
 from newsdrop.shared.contract import ChangelogArticle, asyncapi_document
 from newsdrop.shared.parse import Parsed, parse_article
 from newsdrop.shared.wire import CHANGELOG_FIELDS, Source, ingested_fields
+from scripts.docs_gen import render
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "contract"
 
@@ -52,7 +52,7 @@ def test_asyncapi_documents_name_the_streams() -> None:
 
 
 def test_settings_tables_in_docs_are_fresh() -> None:
-    from newsdrop.docs_gen import SETTINGS_START, markdown_targets, with_settings_table
+    from scripts.docs_gen import SETTINGS_START, markdown_targets, with_settings_table
 
     root = DOCS.parents[1]
     for path in markdown_targets(root):
