@@ -44,7 +44,8 @@ class Consumed:
 
 
 def load_source(name: str) -> str:
-    return files("newsdrop.store").joinpath(name).read_text(encoding="utf-8")
+    """The text of one script in ``newsdrop/store/lua/`` (package data)."""
+    return files("newsdrop.store").joinpath("lua", name).read_text(encoding="utf-8")
 
 
 def script_source(name: str) -> str:

@@ -1,6 +1,8 @@
 -- newsdrop store: the decision and the writes of one message. Not a script on its own:
 -- upsert.py prepends it to upsert.lua (entries passed as arguments) and consume.lua (entries
 -- read inside the script), so both decide and write with this one source.
+-- KEYS, ARGV: none of its own (a chunk: its functions take key names and values as arguments
+-- from the script it is prepended to).
 --
 -- The index hash `latest` maps article id -> "<version> <entry_id>": the greatest version
 -- seen and the live changelog entry. The stored content hash is the version's suffix
