@@ -32,7 +32,8 @@ from newsdrop.store.housekeeping import housekeeping as upkeep
 from newsdrop.store.metrics import StoreMetrics
 from newsdrop.store.migrate import migrate_article_hashes
 from newsdrop.store.redelivery import Redelivery
-from newsdrop.store.upsert import Outcome, Scripts
+from newsdrop.store.script_contract import MessageOutcome
+from newsdrop.store.upsert import Scripts
 
 BLOCK_MS = 500
 
@@ -278,7 +279,9 @@ class StoreConsumer:
         self.metrics.batch_seconds.observe(elapsed)
         self.log.info("batch", size=size, failed=failed, ms=round(elapsed * 1000, 2), **counts)
 
-    async def _apply(self, batch: list[Upsert]) -> tuple[list[Outcome], list[tuple[Upsert, str]]]:
+    async def _apply(
+        self, batch: list[Upsert]
+    ) -> tuple[list[MessageOutcome], list[tuple[Upsert, str]]]:
         if not batch:
             return [], []
         try:
@@ -288,7 +291,7 @@ class StoreConsumer:
                 raise
             self.log.warning("batch_failed_isolating", error=str(exc), size=len(batch))
         # Messages before the failing one are applied and acked: they come back as `gone`.
-        outcomes: list[Outcome] = []
+        outcomes: list[MessageOutcome] = []
         failures: list[tuple[Upsert, str]] = []
         for item in batch:
             try:
