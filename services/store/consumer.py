@@ -30,7 +30,6 @@ from newsdrop.shared.settings import Settings
 from newsdrop.store.entries import BadEntry, RawEntry, Upsert, to_upsert
 from newsdrop.store.housekeeping import housekeeping as upkeep
 from newsdrop.store.metrics import StoreMetrics
-from newsdrop.store.migrate import migrate_article_hashes
 from newsdrop.store.redelivery import Redelivery
 from newsdrop.store.script_contract import MessageOutcome
 from newsdrop.store.upsert import Scripts
@@ -72,7 +71,6 @@ class StoreConsumer:
         )
         self.reading = False
         self._stop = asyncio.Event()
-        self._migrated = False
         self._consume_failures = 0
         self._group_ready = False
         self._had_group = False
@@ -87,9 +85,6 @@ class StoreConsumer:
         failures = 0
         while not self._stop.is_set():
             try:
-                if not self._migrated:
-                    await migrate_article_hashes(self.redis, self.keys, self.log)
-                    self._migrated = True
                 if not self._group_ready:
                     await self.ensure_group()
                     await self.drain_own_pending()
