@@ -18,7 +18,7 @@ from newsdrop.shared.logging import get_logger
 from newsdrop.shared.ops import ops_routes
 from newsdrop.shared.redis_client import async_redis
 from newsdrop.shared.settings import Settings
-from newsdrop.store.consumer import StoreConsumer
+from newsdrop.store.loop import StoreConsumer
 from newsdrop.store.metrics import StoreMetrics
 
 
@@ -80,7 +80,7 @@ def build(settings: Settings, redis: Redis | None = None) -> tuple[AsgiFastStrea
     metrics = StoreMetrics.create()
     runtime = StoreRuntime(settings, metrics, redis)
     # The broker gives the lifecycle and the ASGI app; it declares no subscriber (the loop
-    # is ours, see consumer.py) and the AsyncAPI document comes from shared/contract.py.
+    # is ours, see loop.py) and the AsyncAPI document comes from shared/contract.py.
     broker = RedisBroker(
         url or "redis://localhost",
         graceful_timeout=settings.graceful_timeout,

@@ -12,8 +12,8 @@ import redis
 
 from newsdrop.shared.keys import STORE_GROUP, Keys
 from newsdrop.shared.urls import id_for_url
-from newsdrop.store.entries import ARTICLE_ID
 from newsdrop.store.script_contract import StatsField
+from newsdrop.store.validation import ARTICLE_ID
 
 GET_ATTEMPTS = 5
 

@@ -18,9 +18,9 @@ from redis.asyncio import Redis
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.parse import Reason
 from newsdrop.shared.wire import utc_iso
-from newsdrop.store.entries import RawEntry, RawFields, field_text, text
 from newsdrop.store.metrics import StoreMetrics
-from newsdrop.store.upsert import Scripts
+from newsdrop.store.replies import RawEntry, RawFields, field_text, text
+from newsdrop.store.scripts import Scripts
 
 Process = Callable[[Sequence[RawEntry]], Awaitable[None]]
 

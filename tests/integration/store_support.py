@@ -16,7 +16,7 @@ from newsdrop.shared.parse import Parsed, parse_article
 from newsdrop.shared.redis_client import async_redis
 from newsdrop.shared.settings import Settings
 from newsdrop.shared.wire import Source, ingested_fields
-from newsdrop.store.consumer import StoreConsumer
+from newsdrop.store.loop import StoreConsumer
 from newsdrop.store.metrics import StoreMetrics
 
 

@@ -19,9 +19,9 @@ from redis.asyncio import Redis as AsyncRedis
 from newsdrop.shared.keys import STORE_GROUP, Keys
 from newsdrop.shared.redis_client import async_redis
 from newsdrop.shared.version import Decision, decide, version_string
-from newsdrop.store.entries import Upsert, to_upsert
 from newsdrop.store.script_contract import MessageOutcome
-from newsdrop.store.upsert import Consumed, Scripts
+from newsdrop.store.scripts import Consumed, Scripts
+from newsdrop.store.validation import Upsert, to_upsert
 from tests.integration.store_support import indexed
 from tests.unit.test_version import VERSION_CASES
 

@@ -8,9 +8,9 @@ import pytest
 
 from newsdrop.shared.backoff import Backoff
 from newsdrop.shared.urls import id_for_url
-from newsdrop.store.entries import BadEntry, Upsert, to_upsert
 from newsdrop.store.queries import Change, resolve_article_id
 from newsdrop.store.trim import GroupState, trim_floor
+from newsdrop.store.validation import BadEntry, Upsert, to_upsert
 from newsdrop.up import child_argv, read_state_url
 from tests.integration.store_support import file_fields
 

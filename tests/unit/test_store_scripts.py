@@ -13,7 +13,6 @@ import pytest
 
 from newsdrop.shared.urls import id_for_url
 from newsdrop.shared.version import Decision, version_string
-from newsdrop.store.entries import Upsert
 from newsdrop.store.script_contract import (
     APPLY_CHUNK,
     ARTICLE_ID_HEX,
@@ -27,7 +26,8 @@ from newsdrop.store.script_contract import (
     StatsField,
     lua_preamble,
 )
-from newsdrop.store.upsert import SHEBANG, load_source, script_source
+from newsdrop.store.scripts import SHEBANG, load_source, script_source
+from newsdrop.store.validation import Upsert
 
 LUA_FILES = sorted(
     entry.name for entry in files("newsdrop.store").joinpath("lua").iterdir() if entry.is_file()

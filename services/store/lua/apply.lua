@@ -1,5 +1,5 @@
 -- newsdrop store: the decision and the writes of one message. Not a script on its own:
--- upsert.py prepends it to upsert.lua (entries passed as arguments) and consume.lua (entries
+-- scripts.py prepends it to upsert.lua (entries passed as arguments) and consume.lua (entries
 -- read inside the script), so both decide and write with this one source. Its constants
 -- (OUTCOME_*, STATS_*, COUNTER_OF, VERSION_HASH_START) come from the generated preamble
 -- before it (newsdrop.store.script_contract).
@@ -8,7 +8,7 @@
 --
 -- The index hash `latest` maps article id -> "<version> <entry_id>": the greatest version
 -- seen and the live changelog entry. The stored content hash is the version's suffix
--- (18 digits . 20 digits . hash; entries.py and consume.lua check that format).
+-- (18 digits . 20 digits . hash; validation.py and consume.lua check that format).
 --
 -- `decide` is production; newsdrop.shared.version.decide is its executable specification
 -- (tests/integration/test_store_lua.py runs both on the same cases).

@@ -2,7 +2,7 @@
 -- newsdrop store: read the next entries of `ingested` for this consumer and apply them, in
 -- one atomic call (the hot path: entries never travel to the client and back).
 -- The generated constants and apply.lua (decide, apply) are prepended to this source when
--- it is loaded (upsert.py).
+-- it is loaded (scripts.py).
 --
 -- KEYS[1] ingested (stream)   KEYS[2] articles (changelog)   KEYS[3] stats (hash)
 -- KEYS[4] latest (index hash: article id -> "<version> <entry_id>")
@@ -12,7 +12,7 @@
 --
 -- XREADGROUP ... > without BLOCK (a script may not block): each new entry is delivered to
 -- exactly one call, so every entry read here is ours and no XPENDING check is needed. Each
--- entry is validated exactly as newsdrop.store.entries.to_upsert does; an invalid one is
+-- entry is validated exactly as newsdrop.store.validation.to_upsert does; an invalid one is
 -- neither applied nor acknowledged but returned, so the caller reads it, logs why and
 -- dead-letters it after max_deliveries, as for entries read by the client. So is an entry
 -- whose writes raise (caught per message: the others still complete in this call).
@@ -64,7 +64,7 @@ local function utf8(s)
     return true
 end
 
--- entries.to_upsert's checks (the same answer, not the same message: the caller asks
+-- validation.to_upsert's checks (the same answer, not the same message: the caller asks
 -- to_upsert why an entry was refused). Anchored patterns: Lua scans them in one pass.
 local function valid(id, url, version, hash, article)
     if not (id and url and version and hash and article) then

@@ -1,6 +1,6 @@
 #!lua
 -- newsdrop store: move one input entry to the dead-letter stream, at most once.
--- The generated constants are prepended to this source when it is loaded (upsert.py).
+-- The generated constants are prepended to this source when it is loaded (scripts.py).
 -- KEYS[1] ingested (stream)   KEYS[2] rejected (dead-letter stream)   KEYS[3] stats (hash)
 -- ARGV[1] group (consumer group)   ARGV[2] entry_id (the entry)
 -- ARGV[3] maxlen (of the rejected stream, approximate)

@@ -4,7 +4,7 @@
 -- one-by-one retry after a failed call). Each message is atomic on its own (the whole call
 -- is, as every Redis script): compare, then announce + store + ack, or only count + ack.
 -- The generated constants and apply.lua (decide, apply) are prepended to this source when
--- it is loaded (upsert.py).
+-- it is loaded (scripts.py).
 --
 -- KEYS[1] ingested (stream)   KEYS[2] articles (changelog)   KEYS[3] stats (hash)
 -- KEYS[4] latest (index hash: article id -> "<version> <entry_id>")

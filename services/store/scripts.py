@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from newsdrop.shared.keys import STORE_GROUP, Keys
-from newsdrop.store.entries import Upsert, text
+from newsdrop.store.replies import text
 from newsdrop.store.script_contract import (
     APPLY_CHUNK,
     CONSUME,
@@ -23,6 +23,7 @@ from newsdrop.store.script_contract import (
     ScriptSpec,
     lua_preamble,
 )
+from newsdrop.store.validation import Upsert
 
 SHEBANG = "#!lua\n"
 

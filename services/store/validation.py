@@ -1,4 +1,4 @@
-"""Pure translation of raw ``ingested`` stream entries into upsert arguments."""
+"""Which ``ingested`` entries the store applies: validation into upsert arguments (pure)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from operator import attrgetter
 
+from newsdrop.store.replies import RawFields
 from newsdrop.store.script_contract import (
     ARTICLE_ID_HEX,
     MAX_HASH_HEX,
@@ -14,9 +15,6 @@ from newsdrop.store.script_contract import (
     TIMESTAMP_DIGITS,
     VERSION_HASH_OFFSET,
 )
-
-RawFields = dict[bytes, bytes]
-RawEntry = tuple[bytes, RawFields | None]
 
 ARTICLE_ID = re.compile(f"[0-9a-f]{{{ARTICLE_ID_HEX}}}")
 _HASH = re.compile(f"[0-9a-f]{{1,{MAX_HASH_HEX}}}")
@@ -88,13 +86,3 @@ def to_upsert(entry_id: bytes, fields: RawFields) -> Upsert | BadEntry:
     if not url.startswith(("http://", "https://")):
         return BadEntry(eid, "field 'url' is not an http(s) URL", fields)
     return Upsert(eid, article_id, url, version, content_hash, article)
-
-
-def field_text(fields: RawFields, name: str, default: str = "") -> str:
-    value = fields.get(name.encode())
-    return default if value is None else value.decode(errors="replace")
-
-
-def text(value: object) -> str:
-    """A reply value (bytes or not) as text."""
-    return value.decode() if isinstance(value, bytes) else str(value)
