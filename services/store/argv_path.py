@@ -16,6 +16,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from newsdrop.store.config import ConsumerConfig
 from newsdrop.store.metrics import StoreMetrics
 from newsdrop.store.redelivery import Redelivery
 from newsdrop.store.replies import RawEntry, is_nogroup, stream_entries
@@ -34,23 +35,18 @@ class ArgvPath:
         redelivery: Redelivery,
         metrics: StoreMetrics,
         log: structlog.stdlib.BoundLogger,
-        *,
-        stream: str,
-        group: str,
-        consumer: str,
-        batch: int,
-        block_ms: int,
+        config: ConsumerConfig,
     ) -> None:
         self.redis = redis
         self.scripts = scripts
         self.redelivery = redelivery
         self.metrics = metrics
         self.log = log
-        self.stream = stream
-        self.group = group
-        self.consumer = consumer
-        self.batch = batch
-        self.block_ms = block_ms
+        self.stream = config.stream
+        self.group = config.group
+        self.consumer = config.consumer_name
+        self.batch = config.batch
+        self.block_ms = config.block_ms
 
     async def read_new(self) -> list[RawEntry]:
         """Block until something new arrives (returns at once if it already has).

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from newsdrop.store.argv_path import ArgvPath
+from newsdrop.store.config import ConsumerConfig
 from newsdrop.store.metrics import StoreMetrics
 from newsdrop.store.replies import RawEntry, is_nogroup
 from newsdrop.store.scripts import Scripts
@@ -31,19 +32,16 @@ class HotPath:
         argv: ArgvPath,
         metrics: StoreMetrics,
         log: structlog.stdlib.BoundLogger,
-        *,
-        stream: str,
-        consumer: str,
-        batch: int,
+        config: ConsumerConfig,
     ) -> None:
         self.redis = redis
         self.scripts = scripts
         self.argv = argv
         self.metrics = metrics
         self.log = log
-        self.stream = stream
-        self.consumer = consumer
-        self.batch = batch
+        self.stream = config.stream
+        self.consumer = config.consumer_name
+        self.batch = config.batch
         self._failures = 0
 
     async def consume(self, stop: asyncio.Event) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import structlog
 from redis.asyncio import Redis
 
+from newsdrop.store.config import ConsumerConfig
 from newsdrop.store.metrics import StoreMetrics
 from newsdrop.store.replies import text
 from newsdrop.store.trim import group_states, trim_acknowledged
@@ -20,17 +21,14 @@ class Housekeeping:
         redis: Redis,
         metrics: StoreMetrics,
         log: structlog.stdlib.BoundLogger,
-        *,
-        stream: str,
-        group: str,
-        consumer: str,
+        config: ConsumerConfig,
     ) -> None:
         self.redis = redis
         self.metrics = metrics
         self.log = log
-        self.stream = stream
-        self.group = group
-        self.consumer = consumer
+        self.stream = config.stream
+        self.group = config.group
+        self.consumer = config.consumer_name
 
     async def run(self) -> None:
         """Lag/pending gauges; XTRIM of acknowledged input; XGROUP DELCONSUMER of consumers

@@ -16,79 +16,50 @@ import asyncio
 import contextlib
 import time
 
+import structlog
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from newsdrop.shared.backoff import Backoff
-from newsdrop.shared.keys import STORE_GROUP
-from newsdrop.shared.logging import get_logger
-from newsdrop.shared.settings import Settings
 from newsdrop.store.argv_path import ArgvPath
+from newsdrop.store.config import ConsumerConfig, ScheduleConfig
 from newsdrop.store.hot_path import HotPath
 from newsdrop.store.housekeeping import Housekeeping
 from newsdrop.store.metrics import StoreMetrics
 from newsdrop.store.redelivery import Redelivery
 from newsdrop.store.replies import is_nogroup
-from newsdrop.store.scripts import Scripts
-
-BLOCK_MS = 500
 
 
 class StoreConsumer:
-    """Consumes ``ingested`` in group ``store`` until ``stop()``; survives Redis outages."""
+    """Consumes the input stream as one consumer of the group until ``stop()``; survives Redis
+    outages. Its parts are built by the composition root (app.py: ``assemble_consumer``)."""
 
-    def __init__(self, redis: Redis, settings: Settings, metrics: StoreMetrics) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        config: ConsumerConfig,
+        schedule: ScheduleConfig,
+        *,
+        hot: HotPath,
+        argv: ArgvPath,
+        redelivery: Redelivery,
+        upkeep: Housekeeping,
+        metrics: StoreMetrics,
+        log: structlog.stdlib.BoundLogger,
+    ) -> None:
         self.redis = redis
-        self.keys = settings.keys
-        self.group = STORE_GROUP
-        self.name = settings.consumer_name
-        self.batch = settings.store_batch
-        self.reclaim_every = min(settings.claim_idle_seconds / 2, 5.0)
-        self.trim_every = settings.trim_seconds
+        self.stream = config.stream
+        self.group = config.group
+        self.reclaim_every = schedule.reclaim_every
+        self.housekeeping_every = schedule.housekeeping_every
+        self.hot = hot
+        self.argv = argv
+        self.redelivery = redelivery
+        self.upkeep = upkeep
         self.metrics = metrics
-        scripts = Scripts(redis, self.keys, self.group)
-        self.log = get_logger("newsdrop.store").bind(consumer=self.name)
-        self.redelivery = Redelivery(
-            redis,
-            self.keys,
-            self.group,
-            self.name,
-            scripts,
-            metrics,
-            self.log,
-            claim_idle_ms=max(1, int(settings.claim_idle_seconds * 1000)),
-            batch=self.batch,
-            max_deliveries=settings.max_deliveries,
-            rejected_maxlen=settings.rejected_maxlen,
-        )
-        stream = self.keys.ingested
-        self.argv = ArgvPath(
-            redis,
-            scripts,
-            self.redelivery,
-            metrics,
-            self.log,
-            stream=stream,
-            group=self.group,
-            consumer=self.name,
-            batch=self.batch,
-            block_ms=BLOCK_MS,
-        )
-        self.hot = HotPath(
-            redis,
-            scripts,
-            self.argv,
-            metrics,
-            self.log,
-            stream=stream,
-            consumer=self.name,
-            batch=self.batch,
-        )
-        self.upkeep = Housekeeping(
-            redis, metrics, self.log, stream=stream, group=self.group, consumer=self.name
-        )
+        self.log = log
         self.reading = False
         self._stop = asyncio.Event()
         self._group_ready = False
@@ -133,7 +104,7 @@ class StoreConsumer:
         self.reading = False
         self._group_ready = False  # re-check the group (FLUSHALL, restart) before reading
         if isinstance(exc, ResponseError) and is_nogroup(exc):
-            self.log.error("consumer_group_missing", stream=self.keys.ingested, error=str(exc))
+            self.log.error("consumer_group_missing", stream=self.stream, error=str(exc))
         elif failures == 1 or failures % 20 == 0:
             self.log.warning(event, error=str(exc), attempt=failures)
         delay = backoff.next() if failures > 1 else 0.05
@@ -143,7 +114,7 @@ class StoreConsumer:
     async def ensure_group(self) -> None:
         """Create group ``store`` at 0 (MKSTREAM): entries written before we start count."""
         try:
-            await self.redis.xgroup_create(self.keys.ingested, self.group, id="0", mkstream=True)
+            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -151,11 +122,11 @@ class StoreConsumer:
             if self._had_group:
                 self.log.error(
                     "consumer_group_recreated",
-                    stream=self.keys.ingested,
+                    stream=self.stream,
                     detail="group was missing (FLUSHALL or stream deleted?); recreated at 0",
                 )
             else:
-                self.log.info("consumer_group_created", stream=self.keys.ingested)
+                self.log.info("consumer_group_created", stream=self.stream)
         self._group_ready = True
         self._had_group = True
 
@@ -164,9 +135,9 @@ class StoreConsumer:
         if now >= self._next_reclaim:
             await self.redelivery.reclaim(self.argv.process, self._stop)
             self._next_reclaim = now + self.reclaim_every
-        if self.trim_every and now >= self._next_housekeeping:
+        if self.housekeeping_every and now >= self._next_housekeeping:
             await self.housekeeping()
-            self._next_housekeeping = now + self.trim_every
+            self._next_housekeeping = now + self.housekeeping_every
         if await self.consume():
             return  # more may be waiting: consume again before blocking
         entries = await self.argv.read_new()  # nothing new: block until something arrives

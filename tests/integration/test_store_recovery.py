@@ -18,6 +18,7 @@ from newsdrop.shared.redis_client import async_redis
 from newsdrop.shared.redis_server import EmbeddedRedis
 from newsdrop.shared.settings import Settings
 from newsdrop.shared.version import Decision, decide
+from newsdrop.store.app import build_consumer
 from newsdrop.store.loop import StoreConsumer
 from newsdrop.store.metrics import StoreMetrics
 from tests.integration.store_support import (
@@ -94,7 +95,7 @@ def metric(worker: StoreConsumer, name: str) -> float:
 
 
 def consumer(settings: Settings, url: str) -> StoreConsumer:
-    return StoreConsumer(async_redis(url), settings, StoreMetrics.create())
+    return build_consumer(async_redis(url), settings, StoreMetrics.create())
 
 
 def test_group_is_created_at_zero_so_a_late_store_loses_nothing(
