@@ -47,9 +47,3 @@ class Keys:
         for all articles instead of one per article: ~220 instead of ~410 bytes each.
         """
         return f"{self.prefix}:latest"
-
-    @property
-    def legacy_article_prefix(self) -> str:
-        """Prefix of the per-article hashes (``<prefix>:article:<id>``: version, entry_id) that
-        stores before ``latest`` kept; the store moves them into ``latest`` at start-up."""
-        return f"{self.prefix}:article:"

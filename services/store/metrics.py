@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from newsdrop.store.upsert import Outcome
+from newsdrop.store.script_contract import COUNTER_OF, MessageOutcome, StatsField
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +65,12 @@ class StoreMetrics:
             ),
         )
 
-    def count(self, outcome: Outcome, times: int = 1) -> None:
-        if outcome is Outcome.APPLIED:
+    def count(self, outcome: MessageOutcome, times: int = 1) -> None:
+        """Count outcomes as the stats hash does (``COUNTER_OF``: gone counts nowhere)."""
+        field = COUNTER_OF.get(outcome)
+        if field is StatsField.APPLIED:
             self.applied.inc(times)
-        elif outcome in (Outcome.DUPLICATE, Outcome.REFRESHED):
+        elif field is StatsField.DUPLICATE:
             self.duplicate.inc(times)
-        elif outcome is Outcome.STALE:
+        elif field is StatsField.STALE:
             self.stale.inc(times)

@@ -12,7 +12,8 @@ import redis
 
 from newsdrop.shared.keys import STORE_GROUP, Keys
 from newsdrop.shared.urls import id_for_url
-from newsdrop.store.entries import ARTICLE_ID
+from newsdrop.store.script_contract import StatsField
+from newsdrop.store.validation import ARTICLE_ID
 
 GET_ATTEMPTS = 5
 
@@ -103,16 +104,16 @@ def stats(client: redis.Redis, keys: Keys) -> dict[str, int | None]:
     group = _group(client, keys.ingested)
     lag = None if group is None else group.get("lag")
 
-    def counter(name: str) -> int:
-        return int(counters.get(name, 0))
+    def counter(name: StatsField) -> int:
+        return int(counters.get(name.value, 0))
 
     return {
-        "articles": counter("articles"),
+        "articles": counter(StatsField.ARTICLES),
         "changelog_length": int(client.xlen(keys.articles)),
-        "applied": counter("applied"),
-        "duplicates": counter("duplicate"),
-        "stale": counter("stale"),
-        "store_dead_letters": counter("rejected"),
+        "applied": counter(StatsField.APPLIED),
+        "duplicates": counter(StatsField.DUPLICATE),
+        "stale": counter(StatsField.STALE),
+        "store_dead_letters": counter(StatsField.REJECTED),
         "rejected": int(client.xlen(keys.rejected)),
         "ingested_length": int(client.xlen(keys.ingested)),
         "pending": 0 if group is None else int(group["pending"]),

@@ -15,12 +15,12 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 
-from newsdrop.shared.keys import Keys
 from newsdrop.shared.parse import Reason
 from newsdrop.shared.wire import utc_iso
-from newsdrop.store.entries import RawEntry, RawFields, field_text, text
+from newsdrop.store.config import ConsumerConfig, RedeliveryConfig
 from newsdrop.store.metrics import StoreMetrics
-from newsdrop.store.upsert import Scripts
+from newsdrop.store.replies import RawEntry, RawFields, field_text, text
+from newsdrop.store.scripts import Scripts
 
 Process = Callable[[Sequence[RawEntry]], Awaitable[None]]
 
@@ -29,29 +29,23 @@ class Redelivery:
     def __init__(
         self,
         redis: Redis,
-        keys: Keys,
-        group: str,
-        consumer: str,
         scripts: Scripts,
         metrics: StoreMetrics,
         log: structlog.stdlib.BoundLogger,
-        *,
-        claim_idle_ms: int,
-        batch: int,
-        max_deliveries: int,
-        rejected_maxlen: int,
+        consumer: ConsumerConfig,
+        config: RedeliveryConfig,
     ) -> None:
         self.redis = redis
-        self.keys = keys
-        self.group = group
-        self.consumer = consumer
+        self.stream = consumer.stream
+        self.group = consumer.group
+        self.consumer = consumer.consumer_name
+        self.batch = consumer.batch
         self.scripts = scripts
         self.metrics = metrics
         self.log = log
-        self.claim_idle_ms = claim_idle_ms
-        self.batch = batch
-        self.max_deliveries = max_deliveries
-        self.rejected_maxlen = rejected_maxlen
+        self.claim_idle_ms = config.claim_idle_ms
+        self.max_deliveries = config.max_deliveries
+        self.rejected_maxlen = config.rejected_maxlen
 
     async def failed(self, entry_id: str, detail: str, fields: RawFields) -> None:
         """Count a failure; dead-letter the entry once it has had max_deliveries tries."""
@@ -67,9 +61,7 @@ class Redelivery:
             return {}
         async with self.redis.pipeline(transaction=False) as pipe:
             for entry_id in entry_ids:
-                pipe.xpending_range(
-                    self.keys.ingested, self.group, min=entry_id, max=entry_id, count=1
-                )
+                pipe.xpending_range(self.stream, self.group, min=entry_id, max=entry_id, count=1)
             replies: list[list[dict[str, Any]]] = await pipe.execute()
         return {
             text(row["message_id"]): int(row["times_delivered"]) for rows in replies for row in rows
@@ -97,7 +89,7 @@ class Redelivery:
         start = "0-0"
         while not stop.is_set():
             next_id, claimed, _deleted = await self.redis.xautoclaim(
-                self.keys.ingested,
+                self.stream,
                 self.group,
                 self.consumer,
                 self.claim_idle_ms,

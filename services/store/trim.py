@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from newsdrop.store.entries import text
+from newsdrop.store.replies import text
 
 TRIM_STEP = 1000  # entries per XTRIM call at most (whole stream nodes, `~ ... LIMIT`)
 MAX_TRIM_STEPS = 100  # per housekeeping round; the rest waits for the next round

@@ -16,7 +16,8 @@ from newsdrop.shared.parse import Parsed, parse_article
 from newsdrop.shared.redis_client import async_redis
 from newsdrop.shared.settings import Settings
 from newsdrop.shared.wire import Source, ingested_fields
-from newsdrop.store.consumer import StoreConsumer
+from newsdrop.store.app import build_consumer
+from newsdrop.store.loop import StoreConsumer
 from newsdrop.store.metrics import StoreMetrics
 
 
@@ -91,7 +92,7 @@ async def drain_async(settings: Settings, limit: float = 20.0) -> StoreConsumer:
     assert url is not None
     client = async_redis(url)
     sync = redis.Redis.from_url(url, decode_responses=True)
-    consumer = StoreConsumer(client, settings, StoreMetrics.create())
+    consumer = build_consumer(client, settings, StoreMetrics.create())
     deadline = time.monotonic() + limit
     try:
         await consumer.ensure_group()

@@ -1,6 +1,7 @@
 """The store's scripts follow ``decide`` exactly, on both paths (upsert.lua with entries as
 arguments, consume.lua reading them itself); consume.lua validates exactly as ``to_upsert``;
-each message is atomic and idempotent."""
+each message is atomic and idempotent. ``newsdrop.shared.version.decide`` is the executable
+specification, ``lua/apply.lua`` production: these agreement tests tie them."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from redis.asyncio import Redis as AsyncRedis
 from newsdrop.shared.keys import STORE_GROUP, Keys
 from newsdrop.shared.redis_client import async_redis
 from newsdrop.shared.version import Decision, decide, version_string
-from newsdrop.store.entries import Upsert, to_upsert
-from newsdrop.store.upsert import Consumed, Outcome, Scripts
+from newsdrop.store.script_contract import MessageOutcome
+from newsdrop.store.scripts import Consumed, Scripts
+from newsdrop.store.validation import Upsert, to_upsert
 from tests.integration.store_support import indexed
 from tests.unit.test_version import VERSION_CASES
 
@@ -198,10 +200,13 @@ def test_applied_message_writes_index_changelog_ack_and_counters(
     upsert = _upsert(keys, redis_client, article_id, new, "bb")
     redis_client.xreadgroup(STORE_GROUP, "c", {keys.ingested: ">"})
 
-    async def twice(scripts: Scripts) -> list[Outcome]:
+    async def twice(scripts: Scripts) -> list[MessageOutcome]:
         return await scripts.upsert([upsert]) + await scripts.upsert([upsert])
 
-    assert _with_scripts(redis_url, keys, twice) == [Outcome.APPLIED, Outcome.GONE]  # replay
+    assert _with_scripts(redis_url, keys, twice) == [
+        MessageOutcome.APPLIED,
+        MessageOutcome.GONE,
+    ]  # replay
     second = indexed(redis_client, keys, article_id)
     entries = redis_client.xrange(keys.articles)
     assert second is not None and [e for e, _ in entries] == [second[1]]
@@ -229,7 +234,7 @@ def test_a_refresh_raises_the_version_and_keeps_the_entry(
 
     done = _with_scripts(redis_url, keys, lambda scripts: scripts.consume("c", 10))
 
-    assert (done.counts[Outcome.APPLIED], done.counts[Outcome.REFRESHED]) == (1, 1)
+    assert (done.counts[MessageOutcome.APPLIED], done.counts[MessageOutcome.REFRESHED]) == (1, 1)
     [(entry_id, fields)] = redis_client.xrange(keys.articles)
     assert fields["version"] == old  # the announcement is not repeated
     assert indexed(redis_client, keys, article_id) == (newer, entry_id)
@@ -262,7 +267,7 @@ def test_consume_leaves_a_failing_message_pending_and_completes_the_others(
 
     done = _with_scripts(redis_url, keys, lambda scripts: scripts.consume("c", 10))
 
-    assert (done.read, done.counts[Outcome.APPLIED], done.failed) == (3, 2, [ids[1]])
+    assert (done.read, done.counts[MessageOutcome.APPLIED], done.failed) == (3, 2, [ids[1]])
     assert redis_client.xlen(keys.articles) == 2
     pending = redis_client.xpending_range(keys.ingested, STORE_GROUP, "-", "+", 10)
     assert [p["message_id"] for p in pending] == [ids[1]]
@@ -279,11 +284,11 @@ def test_a_flushed_script_cache_is_reloaded(
     upsert = _upsert(keys, redis_client, article_id, version, "aa")
     redis_client.xreadgroup(STORE_GROUP, "c", {keys.ingested: ">"})
     outcomes = _with_scripts(redis_url, keys, lambda scripts: scripts.upsert([upsert]))
-    assert outcomes == [Outcome.APPLIED]
+    assert outcomes == [MessageOutcome.APPLIED]
     redis_client.script_flush()
     redis_client.xadd(keys.ingested, _fields(f"{2:032x}", version, "aa"))
     done = _with_scripts(redis_url, keys, lambda scripts: scripts.consume("c", 10))
-    assert done.counts[Outcome.APPLIED] == 1
+    assert done.counts[MessageOutcome.APPLIED] == 1
 
 
 # --- consume.lua's validation is to_upsert's ------------------------------------------------

@@ -18,7 +18,8 @@ from newsdrop.shared.redis_client import async_redis
 from newsdrop.shared.redis_server import EmbeddedRedis
 from newsdrop.shared.settings import Settings
 from newsdrop.shared.version import Decision, decide
-from newsdrop.store.consumer import StoreConsumer
+from newsdrop.store.app import build_consumer
+from newsdrop.store.loop import StoreConsumer
 from newsdrop.store.metrics import StoreMetrics
 from tests.integration.store_support import (
     drain,
@@ -94,7 +95,7 @@ def metric(worker: StoreConsumer, name: str) -> float:
 
 
 def consumer(settings: Settings, url: str) -> StoreConsumer:
-    return StoreConsumer(async_redis(url), settings, StoreMetrics.create())
+    return build_consumer(async_redis(url), settings, StoreMetrics.create())
 
 
 def test_group_is_created_at_zero_so_a_late_store_loses_nothing(
@@ -185,15 +186,16 @@ def test_trimming_never_drops_undelivered_or_unacknowledged_entries(
     redis_client.xreadgroup(STORE_GROUP, "fast", {keys.ingested: ">"}, count=5)  # ids[5:10]
     redis_client.xack(keys.ingested, STORE_GROUP, *ids[5:10])
     ids += [redis_client.xadd(keys.ingested, {"n": str(n)}) for n in range(10, 12)]  # undelivered
-    worker = consumer(settings_for(keys, redis_url), redis_url)
+    settings = settings_for(keys, redis_url)
 
     def housekeep() -> list[str]:
+        worker = consumer(settings, redis_url)  # its client belongs to this event loop
+
         async def run() -> None:
             await worker.housekeeping()
             await worker.redis.aclose()
 
         asyncio.run(run())
-        worker.redis = async_redis(redis_url)
         return [entry_id for entry_id, _ in redis_client.xrange(keys.ingested)]
 
     assert housekeep() == ids  # oldest pending is ids[0]: nothing may go
@@ -204,7 +206,6 @@ def test_trimming_never_drops_undelivered_or_unacknowledged_entries(
     redis_client.xgroup_create(keys.ingested, "other", id="0")  # another group: it reads all
     redis_client.xadd(keys.ingested, {"n": "12"})
     assert len(housekeep()) == 4
-    asyncio.run(worker.redis.aclose())
 
 
 def test_a_lost_group_is_recreated_loudly_and_work_continues(
@@ -422,7 +423,7 @@ def test_a_failed_consume_call_loses_nothing_it_read(
         await worker.redis.xreadgroup(STORE_GROUP, name, {keys.ingested: ">"}, count=count)
         raise redis.ResponseError("ERR simulated failure after reading")
 
-    monkeypatch.setattr(worker.scripts, "consume", read_then_fail)
+    monkeypatch.setattr(worker.hot.scripts, "consume", read_then_fail)
 
     async def scenario() -> tuple[int, int, int]:
         await worker.ensure_group()

@@ -266,14 +266,6 @@ def test_index_must_point_at_live_entry(
     assert "which is not in the changelog" in problems(redis_client, keys, expected)
 
 
-def test_per_article_hashes_of_older_stores_must_be_gone(
-    redis_client: redis.Redis, keys: Keys, ref: ReferenceStore, factory: ArticleFactory
-) -> None:
-    expected = build_ok(ref, drops_three_articles(factory))
-    redis_client.hset(f"{keys.legacy_article_prefix}{'e' * 32}", "version", "x")
-    assert "per-article hashes left" in problems(redis_client, keys, expected)
-
-
 def test_article_json_must_match_its_hash(
     redis_client: redis.Redis, keys: Keys, factory: ArticleFactory
 ) -> None:

@@ -9,9 +9,9 @@ import pytest
 from newsdrop.shared.backoff import Backoff
 from newsdrop.shared.state import read_state_url
 from newsdrop.shared.urls import id_for_url
-from newsdrop.store.entries import BadEntry, Upsert, to_upsert
 from newsdrop.store.queries import Change, resolve_article_id
 from newsdrop.store.trim import GroupState, trim_floor
+from newsdrop.store.validation import BadEntry, Upsert, to_upsert
 from newsdrop.supervisor import child_argv
 from tests.integration.store_support import file_fields
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from importlib.resources import files
 from typing import Any
 
@@ -13,23 +12,20 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from newsdrop.shared.keys import STORE_GROUP, Keys
-from newsdrop.shared.version import Decision
-from newsdrop.store.entries import Upsert, text
+from newsdrop.store.replies import text
+from newsdrop.store.script_contract import (
+    APPLY_CHUNK,
+    CONSUME,
+    CONSUMED_OUTCOMES,
+    DEADLETTER,
+    UPSERT,
+    MessageOutcome,
+    ScriptSpec,
+    lua_preamble,
+)
+from newsdrop.store.validation import Upsert
 
 SHEBANG = "#!lua\n"
-
-
-class Outcome(StrEnum):
-    """What the script did with one message (all but ``GONE`` are ``Decision`` values)."""
-
-    APPLIED = Decision.APPLY.value
-    REFRESHED = Decision.REFRESH.value
-    DUPLICATE = Decision.DUPLICATE.value
-    STALE = Decision.STALE.value
-    GONE = "gone"
-
-
-CONSUMED_OUTCOMES = (Outcome.APPLIED, Outcome.REFRESHED, Outcome.DUPLICATE, Outcome.STALE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,29 +34,37 @@ class Consumed:
     pending: invalid (refused by the script's validation) and failed (their writes raised)."""
 
     read: int
-    counts: dict[Outcome, int]
+    counts: dict[MessageOutcome, int]
     invalid: list[str]
     failed: list[str]
 
 
 def load_source(name: str) -> str:
-    return files("newsdrop.store").joinpath(name).read_text(encoding="utf-8")
+    """The text of one file in ``newsdrop/store/lua/`` (package data)."""
+    return files("newsdrop.store").joinpath("lua", name).read_text(encoding="utf-8")
 
 
-def script_source(name: str) -> str:
-    """A script with the shared chunk (apply.lua: decide, apply) after its ``#!lua`` line.
+def script_source(spec: ScriptSpec) -> str:
+    """A script as Redis runs it: its ``#!lua`` line, the generated constants
+    (``lua_preamble``), apply.lua (decide, apply) if the script applies messages, its body.
 
     The shebang must stay the first line: with it (and no flags) Redis refuses the whole
     script when over maxmemory, before it reads or writes anything.
     """
-    source = load_source(name)
+    source = load_source(spec.file)
     if not source.startswith(SHEBANG):
-        raise ValueError(f"{name} must start with {SHEBANG!r}")
-    return SHEBANG + load_source("apply.lua") + "\n" + source.removeprefix(SHEBANG)
+        raise ValueError(f"{spec.file} must start with {SHEBANG!r}")
+    shared = lua_preamble() + (load_source(APPLY_CHUNK) + "\n" if spec.with_apply else "")
+    return SHEBANG + shared + source.removeprefix(SHEBANG)
 
 
-def _status(value: Any) -> Outcome:
-    return Outcome(value.decode() if isinstance(value, bytes) else value)
+def _status(value: Any) -> MessageOutcome:
+    return MessageOutcome(value.decode() if isinstance(value, bytes) else value)
+
+
+def key_names(keys: Keys, spec: ScriptSpec) -> list[str]:
+    """The KEYS of one script call, in the script's order."""
+    return [getattr(keys, name) for name in spec.keys]
 
 
 class Scripts:
@@ -69,10 +73,12 @@ class Scripts:
     def __init__(self, redis: Redis, keys: Keys, group: str = STORE_GROUP) -> None:
         self.keys = keys
         self.group = group
-        self._upsert: AsyncScript = redis.register_script(script_source("upsert.lua"))
-        self._consume: AsyncScript = redis.register_script(script_source("consume.lua"))
-        self._deadletter: AsyncScript = redis.register_script(load_source("deadletter.lua"))
-        self._keys = [keys.ingested, keys.articles, keys.stats, keys.latest]
+        self._upsert: AsyncScript = redis.register_script(script_source(UPSERT))
+        self._consume: AsyncScript = redis.register_script(script_source(CONSUME))
+        self._deadletter: AsyncScript = redis.register_script(script_source(DEADLETTER))
+        self._upsert_keys = key_names(keys, UPSERT)
+        self._consume_keys = key_names(keys, CONSUME)
+        self._deadletter_keys = key_names(keys, DEADLETTER)
 
     async def consume(self, consumer: str, count: int) -> Consumed:
         """Read up to ``count`` new entries for ``consumer`` and apply them, in one call.
@@ -81,7 +87,7 @@ class Scripts:
         ``ResponseError`` if the script itself fails (NOGROUP included); entries it read and
         had not finished by then stay pending for ``consumer``.
         """
-        reply = await self._consume(keys=self._keys, args=[self.group, consumer, count])
+        reply = await self._consume(keys=self._consume_keys, args=[self.group, consumer, count])
         read, *numbers, invalid, failed = reply
         return Consumed(
             read=int(read),
@@ -90,7 +96,7 @@ class Scripts:
             failed=[text(entry_id) for entry_id in failed],
         )
 
-    async def upsert(self, batch: Sequence[Upsert]) -> list[Outcome]:
+    async def upsert(self, batch: Sequence[Upsert]) -> list[MessageOutcome]:
         """Apply a batch in one call; raises ``ResponseError`` if any message fails.
 
         Messages before the failing one are applied and acknowledged (each is atomic);
@@ -101,13 +107,12 @@ class Scripts:
         args: list[str | bytes] = [self.group]
         for item in batch:
             args.extend(item.argv())
-        result = await self._upsert(keys=self._keys, args=args)
+        result = await self._upsert(keys=self._upsert_keys, args=args)
         return [_status(value) for value in result]
 
     async def deadletter(self, entry_id: str, fields: dict[str, str], maxlen: int) -> bool:
         """Ack ``entry_id`` and add a dead letter, unless it is no longer pending."""
-        keys = [self.keys.ingested, self.keys.rejected, self.keys.stats]
         args: list[str] = [self.group, entry_id, str(maxlen)]
         for name, value in fields.items():
             args += [name, value]
-        return bool(await self._deadletter(keys=keys, args=args))
+        return bool(await self._deadletter(keys=self._deadletter_keys, args=args))

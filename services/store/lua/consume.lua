@@ -1,16 +1,18 @@
 #!lua
 -- newsdrop store: read the next entries of `ingested` for this consumer and apply them, in
 -- one atomic call (the hot path: entries never travel to the client and back).
--- apply.lua (decide, apply) is prepended to this source when it is loaded (upsert.py).
+-- The generated constants and apply.lua (decide, apply) are prepended to this source when
+-- it is loaded (scripts.py).
 --
--- KEYS[1] ingested stream   KEYS[2] articles changelog   KEYS[3] stats hash
+-- KEYS[1] ingested (stream)   KEYS[2] articles (changelog)   KEYS[3] stats (hash)
 -- KEYS[4] latest (index hash: article id -> "<version> <entry_id>")
--- ARGV[1] consumer group    ARGV[2] consumer name   ARGV[3] count (max entries to read)
--- Returns {read, applied, refreshed, duplicate, stale, {invalid entry ids}, {failed entry ids}}.
+-- ARGV[1] group (consumer group)   ARGV[2] consumer (its name)   ARGV[3] count (max to read)
+-- Returns {read, one count per outcome of CONSUMED_OUTCOMES in that order, {invalid entry ids},
+-- {failed entry ids}}.
 --
 -- XREADGROUP ... > without BLOCK (a script may not block): each new entry is delivered to
 -- exactly one call, so every entry read here is ours and no XPENDING check is needed. Each
--- entry is validated exactly as newsdrop.store.entries.to_upsert does; an invalid one is
+-- entry is validated exactly as newsdrop.store.validation.to_upsert does; an invalid one is
 -- neither applied nor acknowledged but returned, so the caller reads it, logs why and
 -- dead-letters it after max_deliveries, as for entries read by the client. So is an entry
 -- whose writes raise (caught per message: the others still complete in this call).
@@ -62,26 +64,28 @@ local function utf8(s)
     return true
 end
 
--- entries.to_upsert's checks (the same answer, not the same message: the caller asks
+-- validation.to_upsert's checks (the same answer, not the same message: the caller asks
 -- to_upsert why an entry was refused). Anchored patterns: Lua scans them in one pass.
 local function valid(id, url, version, hash, article)
     if not (id and url and version and hash and article) then
         return false
     end
-    -- id: 32 lowercase hex digits; content_hash: 1 to 128 of them
-    if #id ~= 32 or not string.find(id, '^[0-9a-f]+$') then
+    -- id: ARTICLE_ID_HEX lowercase hex digits; content_hash: 1 to MAX_HASH_HEX of them
+    if #id ~= ARTICLE_ID_HEX or not string.find(id, '^[0-9a-f]+$') then
         return false
     end
-    if #hash > 128 or not string.find(hash, '^[0-9a-f]+$') then
+    if #hash > MAX_HASH_HEX or not string.find(hash, '^[0-9a-f]+$') then
         return false
     end
     -- version: 18 digits . 20 digits . content_hash (as [0-9]{18}\.[0-9]{20}\.[0-9a-f]{1,128}
-    -- ending with the content hash). Digit runs ended by dots at 19 and 40 are exactly that.
+    -- ending with the content hash). Digit runs ended by dots at VERSION_FIRST_DOT and just
+    -- before VERSION_HASH_START are exactly that.
     local _, prefix_end = string.find(version, '^[0-9]+%.[0-9]+%.')
-    if prefix_end ~= 40 or string.byte(version, 19) ~= 46 then
+    if prefix_end ~= VERSION_HASH_START - 1 or string.byte(version, VERSION_FIRST_DOT) ~= 46 then
         return false
     end
-    if #version ~= 40 + #hash or string.find(version, hash, 41, true) ~= 41 then
+    if #version ~= VERSION_HASH_START - 1 + #hash
+        or string.find(version, hash, VERSION_HASH_START, true) ~= VERSION_HASH_START then
         return false
     end
     -- url: http(s), valid UTF-8 (to_upsert decodes it)
@@ -94,13 +98,27 @@ local function valid(id, url, version, hash, article)
     return true
 end
 
+-- The reply: {read, the counts in CONSUMED_OUTCOMES order, invalid, failed}.
+local function result(read, counts, invalid, failed)
+    local out = {read}
+    for _, outcome in ipairs(CONSUMED_OUTCOMES) do
+        out[#out + 1] = counts[outcome]
+    end
+    out[#out + 1] = invalid
+    out[#out + 1] = failed
+    return out
+end
+
+local counts = {}
+for _, outcome in ipairs(CONSUMED_OUTCOMES) do
+    counts[outcome] = 0
+end
 local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count,
     'STREAMS', ingested, '>')
 if not reply then
-    return {0, 0, 0, 0, 0, {}, {}}
+    return result(0, counts, {}, {})
 end
 local entries = reply[1][2]
-local counts = {applied = 0, refreshed = 0, duplicate = 0, stale = 0}
 local new_articles = 0
 local done, invalid, failed = {}, {}, {}
 for i = 1, #entries do
@@ -145,15 +163,17 @@ end
 for first = 1, #done, 1000 do
     redis.call('XACK', ingested, group, unpack(done, first, math.min(first + 999, #done)))
 end
-local totals = {
-    applied = counts.applied,
-    duplicate = counts.duplicate + counts.refreshed, -- as counter(status) in upsert.lua
-    stale = counts.stale,
-    articles = new_articles,
-}
-for _, name in ipairs({'applied', 'duplicate', 'stale', 'articles'}) do
-    if totals[name] > 0 then
-        redis.call('HINCRBY', stats, name, totals[name])
+local totals = {} -- per stats field, by the counter rule (as upsert.lua per message)
+for _, outcome in ipairs(CONSUMED_OUTCOMES) do
+    local field = COUNTER_OF[outcome]
+    totals[field] = (totals[field] or 0) + counts[outcome]
+end
+for _, field in ipairs(OUTCOME_STATS) do
+    if totals[field] > 0 then
+        redis.call('HINCRBY', stats, field, totals[field])
     end
 end
-return {#entries, counts.applied, counts.refreshed, counts.duplicate, counts.stale, invalid, failed}
+if new_articles > 0 then
+    redis.call('HINCRBY', stats, STATS_ARTICLES, new_articles)
+end
+return result(#entries, counts, invalid, failed)

@@ -1,15 +1,18 @@
 -- newsdrop store: the decision and the writes of one message. Not a script on its own:
--- upsert.py prepends it to upsert.lua (entries passed as arguments) and consume.lua (entries
--- read inside the script), so both decide and write with this one source.
+-- scripts.py prepends it to upsert.lua (entries passed as arguments) and consume.lua (entries
+-- read inside the script), so both decide and write with this one source. Its constants
+-- (OUTCOME_*, STATS_*, COUNTER_OF, VERSION_HASH_START) come from the generated preamble
+-- before it (newsdrop.store.script_contract).
+-- KEYS, ARGV: none of its own (a chunk: its functions take key names and values as arguments
+-- from the script it is prepended to).
 --
 -- The index hash `latest` maps article id -> "<version> <entry_id>": the greatest version
 -- seen and the live changelog entry. The stored content hash is the version's suffix
--- (18 digits . 20 digits . hash; entries.py and consume.lua check that format).
+-- (18 digits . 20 digits . hash; validation.py and consume.lua check that format).
 --
--- The decision mirrors newsdrop.shared.version.decide (a test runs both on the same cases).
+-- `decide` is production; newsdrop.shared.version.decide is its executable specification
+-- (tests/integration/test_store_lua.py runs both on the same cases).
 -- Versions are compared byte by byte: Lua's `<` on strings uses strcoll (locale-dependent).
-
-local VERSION_HASH_OFFSET = 41 -- 1-based: the content hash starts after "<18>.<20>."
 
 local function greater(a, b)
     if a == b then
@@ -27,24 +30,18 @@ end
 
 local function decide(version, hash, stored_version, stored_hash)
     if not stored_version then
-        return 'applied'
+        return OUTCOME_APPLIED
     end
     if greater(version, stored_version) then
         if hash == stored_hash then
-            return 'refreshed'
+            return OUTCOME_REFRESHED
         end
-        return 'applied'
+        return OUTCOME_APPLIED
     end
     if hash == stored_hash then
-        return 'duplicate'
+        return OUTCOME_DUPLICATE
     end
-    return 'stale'
-end
-
--- The stats counter of a status: a refresh counts as a duplicate (same content, nothing
--- announced).
-local function counter(status)
-    return status == 'refreshed' and 'duplicate' or status
+    return OUTCOME_STALE
 end
 
 -- Decide one valid message against the index and write its effects: announce, delete the
@@ -63,17 +60,17 @@ local function apply(articles, latest, id, url, version, hash, article)
         end
         stored_version = string.sub(stored, 1, space - 1)
         stored_entry = string.sub(stored, space + 1)
-        stored_hash = string.sub(stored_version, VERSION_HASH_OFFSET)
+        stored_hash = string.sub(stored_version, VERSION_HASH_START)
     end
     local status = decide(version, hash, stored_version, stored_hash)
-    if status == 'applied' then
+    if status == OUTCOME_APPLIED then
         local new_entry = redis.call('XADD', articles, '*', 'id', id, 'url', url,
             'version', version, 'content_hash', hash, 'article', article)
         if stored_entry then
             redis.call('XDEL', articles, stored_entry)
         end
         redis.call('HSET', latest, id, version .. ' ' .. new_entry)
-    elseif status == 'refreshed' then
+    elseif status == OUTCOME_REFRESHED then
         -- Same content, greater version: remember the version, announce nothing.
         redis.call('HSET', latest, id, version .. ' ' .. stored_entry)
     end

@@ -1,17 +1,26 @@
-"""Pure translation of raw ``ingested`` stream entries into upsert arguments."""
+"""Which ``ingested`` entries the store applies: validation into upsert arguments (pure)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from operator import attrgetter
 
-RawFields = dict[bytes, bytes]
-RawEntry = tuple[bytes, RawFields | None]
+from newsdrop.store.replies import RawFields
+from newsdrop.store.script_contract import (
+    ARTICLE_ID_HEX,
+    MAX_HASH_HEX,
+    MESSAGE_ARGV,
+    MTIME_DIGITS,
+    TIMESTAMP_DIGITS,
+    VERSION_HASH_OFFSET,
+)
 
-ARTICLE_ID = re.compile(r"[0-9a-f]{32}")  # an article id: 32 lowercase hex digits
-_HASH = re.compile(r"[0-9a-f]{1,128}")
-_VERSION = re.compile(r"[0-9]{18}\.[0-9]{20}\.[0-9a-f]{1,128}")
-VERSION_HASH_OFFSET = 40  # the content hash starts after "<18 digits>.<20 digits>."
+ARTICLE_ID = re.compile(f"[0-9a-f]{{{ARTICLE_ID_HEX}}}")
+_HASH = re.compile(f"[0-9a-f]{{1,{MAX_HASH_HEX}}}")
+_VERSION = re.compile(
+    rf"[0-9]{{{TIMESTAMP_DIGITS}}}\.[0-9]{{{MTIME_DIGITS}}}\.[0-9a-f]{{1,{MAX_HASH_HEX}}}"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +35,12 @@ class Upsert:
     article: bytes
 
     def argv(self) -> tuple[str | bytes, ...]:
-        return (self.entry_id, self.id, self.url, self.version, self.content_hash, self.article)
+        """This message's upsert.lua arguments (``MESSAGE_ARGV``, in that order)."""
+        values: tuple[str | bytes, ...] = _MESSAGE_ARGV(self)
+        return values
+
+
+_MESSAGE_ARGV = attrgetter(*MESSAGE_ARGV)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +86,3 @@ def to_upsert(entry_id: bytes, fields: RawFields) -> Upsert | BadEntry:
     if not url.startswith(("http://", "https://")):
         return BadEntry(eid, "field 'url' is not an http(s) URL", fields)
     return Upsert(eid, article_id, url, version, content_hash, article)
-
-
-def field_text(fields: RawFields, name: str, default: str = "") -> str:
-    value = fields.get(name.encode())
-    return default if value is None else value.decode(errors="replace")
-
-
-def text(value: object) -> str:
-    """A reply value (bytes or not) as text."""
-    return value.decode() if isinstance(value, bytes) else str(value)

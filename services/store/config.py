@@ -1,0 +1,74 @@
+"""The store's parts' configuration: small frozen values derived once from ``Settings``.
+
+Only the composition root (app.py) reads ``Settings``; each part gets the config it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from newsdrop.shared.keys import STORE_GROUP, Keys
+from newsdrop.shared.settings import Settings
+
+BLOCK_MS = 500  # the blocking read's wait when nothing is new (live latency, stop latency)
+MAX_RECLAIM_EVERY = 5.0  # seconds: reclaim at least this often, whatever claim_idle_seconds
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerConfig:
+    """Who reads what: one consumer of the group, its stream, how much per call."""
+
+    stream: str
+    group: str
+    consumer_name: str
+    batch: int
+    block_ms: int = BLOCK_MS
+
+
+@dataclass(frozen=True, slots=True)
+class RedeliveryConfig:
+    """When a pending entry is taken over, and when it becomes a dead letter."""
+
+    claim_idle_ms: int
+    max_deliveries: int
+    rejected_maxlen: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleConfig:
+    """How often the loop reclaims and does housekeeping (seconds; trim 0 = never)."""
+
+    reclaim_every: float
+    housekeeping_every: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    keys: Keys
+    consumer: ConsumerConfig
+    redelivery: RedeliveryConfig
+    schedule: ScheduleConfig
+    graceful_timeout: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StoreConfig:
+        keys = settings.keys
+        return cls(
+            keys=keys,
+            consumer=ConsumerConfig(
+                stream=keys.ingested,
+                group=STORE_GROUP,
+                consumer_name=settings.consumer_name,
+                batch=settings.store_batch,
+            ),
+            redelivery=RedeliveryConfig(
+                claim_idle_ms=max(1, int(settings.claim_idle_seconds * 1000)),
+                max_deliveries=settings.max_deliveries,
+                rejected_maxlen=settings.rejected_maxlen,
+            ),
+            schedule=ScheduleConfig(
+                reclaim_every=min(settings.claim_idle_seconds / 2, MAX_RECLAIM_EVERY),
+                housekeeping_every=settings.trim_seconds,
+            ),
+            graceful_timeout=settings.graceful_timeout,
+        )
