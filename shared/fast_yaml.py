@@ -247,11 +247,6 @@ class _Walk:
         return _UNSAFE_NUMBER.search(self.text) is None
 
 
-def screen(front: str) -> bool:
-    """True when the text is inside the subset the fast path handles (cheap, conservative)."""
-    return _screen("\n" + front)
-
-
 def _screen(text: str) -> bool:
     return _UNSAFE_TEXT.search(text) is None and "\n---" not in text and "\n..." not in text
 

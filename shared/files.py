@@ -37,15 +37,6 @@ def is_candidate_file_name(name: str, include: str = "*") -> bool:
     return include == "*" or fnmatch.fnmatch(name, include)  # "*" matches any name
 
 
-def is_inside(path: Path, root: Path) -> bool:
-    """True when ``path`` resolves (following symlinks) to somewhere under ``root``."""
-    try:
-        path.resolve(strict=True).relative_to(root.resolve())
-    except (OSError, ValueError):
-        return False
-    return True
-
-
 def walk_candidates(root: Path, include: str = "*") -> Iterator[Path]:
     """Every candidate file below ``root`` (recursive, not following directory symlinks)."""
     for dirpath, dirnames, filenames in os.walk(root):

@@ -13,7 +13,6 @@ from typing import Any
 import orjson
 from faststream.asgi import AsgiResponse, get
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from redis.asyncio import Redis
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -31,15 +30,6 @@ async def _run_check(check: ReadinessCheck) -> bool:
         return await asyncio.wait_for(check(), timeout=READY_CHECK_TIMEOUT)
     except Exception:
         return False
-
-
-def redis_ping_check(client: Redis) -> ReadinessCheck:
-    """A readiness check that passes while Redis answers PING."""
-
-    async def ping() -> bool:
-        return bool(await client.ping())
-
-    return ping
 
 
 def ops_routes(

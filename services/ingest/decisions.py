@@ -10,8 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-NS = 1_000_000_000
-
 
 class Compact:
     """Pickles a slotted dataclass as (class, field values).
@@ -142,9 +140,6 @@ def known_digest(stat: FileStat, entry: LedgerEntry | None) -> str | None:
     if entry is None or not entry.sha256 or entry.size != stat.size:
         return None
     return entry.sha256
-
-
-# Backoff ----------------------------------------------------------------------------------
 
 
 # After-actions ----------------------------------------------------------------------------

@@ -59,7 +59,6 @@ class IngestService:
             default_workers(settings.parse_workers),
         )
         self.backfill_done = asyncio.Event()
-        self.backfill_total = 0
         self._backfill_paths: list[str] = []  # in the order they were offered
         self._backfill_left = 0  # paths before this index have left the pipeline
         self._refused: set[str] = set()
@@ -211,7 +210,6 @@ class IngestService:
 
         many = (2 * self.settings.publish_batch, start_parsers) if self.parser.workers else None
         found = await asyncio.to_thread(scan, self.inbox, self.settings.include, self.refuse, many)
-        self.backfill_total = len(found)
         self._backfill_paths = [item.relative for item in found]
         self._backfill_left = 0
         self.pipeline.quiet = len(found) > QUIET_BACKFILL
