@@ -86,7 +86,7 @@ WARM_IMPORTS = (
     "newsdrop.cli",
     "newsdrop.up",
     "newsdrop.ingest.app",
-    "newsdrop.ingest.reader",
+    "newsdrop.ingest.jobs",
     "newsdrop.store.app",
     "uvicorn",
     "watchfiles",

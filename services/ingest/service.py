@@ -1,7 +1,7 @@
 """The ingest service's moving parts, started and stopped together.
 
 backfill + rescan (walk) ─┐
-watchfiles events ────────┴─► Settler ─► Intake ─► Pipeline (ledger, parse, MULTI/EXEC)
+watchfiles events ────────┴─► Settler ─► ReadyQueue ─► BatchFlow (ledger, parse, MULTI/EXEC)
 """
 
 from __future__ import annotations
@@ -14,15 +14,18 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from newsdrop.ingest.decisions import progress
-from newsdrop.ingest.intake import Intake
+from newsdrop.ingest.after_actions import AfterActionConfig
+from newsdrop.ingest.backfill import progress
+from newsdrop.ingest.batch_flow import PREPARE_LOOPS, BatchFlow, FlowConfig
+from newsdrop.ingest.jobs import ParseConfig
+from newsdrop.ingest.lease_probe import enable_lease_probe
 from newsdrop.ingest.metrics import IngestMetrics
-from newsdrop.ingest.pipeline import PREPARE_LOOPS, Pipeline, PipelineConfig
-from newsdrop.ingest.pool import ParserPool, default_workers
-from newsdrop.ingest.reader import ParseConfig
+from newsdrop.ingest.parser_pool import ParserPool, default_workers
+from newsdrop.ingest.ready_queue import ReadyQueue
 from newsdrop.ingest.redis_link import RedisLink
-from newsdrop.ingest.settle import Settler, enable_lease_probe
-from newsdrop.ingest.watcher import Watcher, scan
+from newsdrop.ingest.scan import scan
+from newsdrop.ingest.settler import Settler
+from newsdrop.ingest.watcher import Watcher
 from newsdrop.shared.backoff import backoff_seconds
 from newsdrop.shared.logging import get_logger
 from newsdrop.shared.redis_client import async_redis
@@ -48,9 +51,9 @@ class IngestService:
         self.metrics = metrics or IngestMetrics.create()
         self._redis = redis
         self._owns_redis = redis is None
-        self.intake = Intake()
-        self.settler = Settler(self.inbox, settings.settle_seconds, self.intake)
-        self.watcher = Watcher(self.inbox, settings.include, self.settler, self.intake, self.refuse)
+        self.ready = ReadyQueue()
+        self.settler = Settler(self.inbox, settings.settle_seconds, self.ready)
+        self.watcher = Watcher(self.inbox, settings.include, self.settler, self.ready, self.refuse)
         self.link = RedisLink(self.metrics)
         self.parser = ParserPool(
             ParseConfig(
@@ -63,9 +66,9 @@ class IngestService:
         self._backfill_left = 0  # paths before this index have left the pipeline
         self._refused: set[str] = set()
         self._stop_watching = asyncio.Event()
-        self._pipeline: Pipeline | None = None
+        self._flow: BatchFlow | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self.metrics.backlog.set_function(lambda: len(self.intake))
+        self.metrics.backlog.set_function(lambda: len(self.ready))
         self.metrics.settling.set_function(lambda: len(self.settler))
 
     @property
@@ -75,10 +78,10 @@ class IngestService:
         return self._redis
 
     @property
-    def pipeline(self) -> Pipeline:
-        if self._pipeline is None:
+    def flow(self) -> BatchFlow:
+        if self._flow is None:
             raise RuntimeError("the ingest service is not started")
-        return self._pipeline
+        return self._flow
 
     # Lifecycle --------------------------------------------------------------------------
 
@@ -88,18 +91,21 @@ class IngestService:
             self._redis = async_redis(settings.require_redis_url())
         self.inbox.mkdir(parents=True, exist_ok=True)
         self.settler.probe = enable_lease_probe()
-        self._pipeline = Pipeline(
-            config=PipelineConfig(
+        self._flow = BatchFlow(
+            config=FlowConfig(
                 inbox=self.inbox,
-                move_root=settings.effective_move_dir.expanduser().absolute(),
                 batch=settings.publish_batch,
                 rejected_maxlen=settings.rejected_maxlen,
-                on_success=settings.on_success,
-                on_failure=settings.on_failure,
+                after=AfterActionConfig(
+                    inbox=self.inbox,
+                    move_root=settings.effective_move_dir.expanduser().absolute(),
+                    on_success=settings.on_success,
+                    on_failure=settings.on_failure,
+                ),
             ),
             redis=self.redis,
             keys=settings.keys,
-            intake=self.intake,
+            ready=self.ready,
             settler=self.settler,
             parser=self.parser,
             link=self.link,
@@ -116,8 +122,8 @@ class IngestService:
         )
         self._spawn("settler", self.settler.run())
         for index in range(PREPARE_LOOPS):
-            self._spawn(f"prepare-{index}", self.pipeline.prepare_loop())
-        self._spawn("commit", self.pipeline.commit_loop())
+            self._spawn(f"prepare-{index}", self.flow.prepare_loop())
+        self._spawn("commit", self.flow.commit_loop())
         self._spawn("watcher", self._watch())
         self._spawn("backfill", self._backfill())
         if settings.rescan_seconds > 0:
@@ -129,18 +135,16 @@ class IngestService:
         self._stop_watching.set()
         for name in ("rescan", "backfill", "watcher", "settler"):
             await self._cancel(name)
-        if self._pipeline is not None:
-            self._pipeline.stopping = True
+        if self._flow is not None:
+            self._flow.stopping = True
             with contextlib.suppress(TimeoutError):  # let batches being parsed reach the queue
                 await asyncio.wait_for(
-                    self._pipeline.none_preparing(), max(deadline - time.monotonic(), 0)
+                    self._flow.none_preparing(), max(deadline - time.monotonic(), 0)
                 )
             for index in range(PREPARE_LOOPS):
                 await self._cancel(f"prepare-{index}")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._pipeline.drained(), max(deadline - time.monotonic(), 0.01)
-                )
+                await asyncio.wait_for(self._flow.drained(), max(deadline - time.monotonic(), 0.01))
         await self._cancel("commit")
         self.parser.close()
         if self._owns_redis and self._redis is not None:
@@ -212,7 +216,7 @@ class IngestService:
         found = await asyncio.to_thread(scan, self.inbox, self.settings.include, self.refuse, many)
         self._backfill_paths = [item.relative for item in found]
         self._backfill_left = 0
-        self.pipeline.quiet = len(found) > QUIET_BACKFILL
+        self.flow.quiet = len(found) > QUIET_BACKFILL
         log.info("backfill started", files=len(found))
         for index, item in enumerate(found):
             self.settler.offer(item.relative, item.stat)
@@ -221,7 +225,7 @@ class IngestService:
         last_report = time.monotonic()
         while self._prune_outstanding():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.pipeline.committed.wait(), 0.5)
+                await asyncio.wait_for(self.flow.committed.wait(), 0.5)
             if time.monotonic() - last_report >= PROGRESS_SECONDS:
                 last_report = time.monotonic()
                 done = self._backfill_left
@@ -233,7 +237,7 @@ class IngestService:
                     files_per_second=report.rate,
                     eta_seconds=report.eta_seconds,
                 )
-        self.pipeline.quiet = False
+        self.flow.quiet = False
         self.backfill_done.set()
         self.metrics.backfill_done.set(1)
         elapsed = time.monotonic() - started
@@ -254,7 +258,7 @@ class IngestService:
         """
         paths, index = self._backfill_paths, self._backfill_left
         while index < len(paths) and not (
-            self.intake.busy(paths[index]) or self.settler.holds(paths[index])
+            self.ready.busy(paths[index]) or self.settler.holds(paths[index])
         ):
             index += 1
         self._backfill_left = index
@@ -270,15 +274,15 @@ class IngestService:
         found = await asyncio.to_thread(scan, self.inbox, self.settings.include, self.refuse)
         offered = 0
         for item in found:
-            if not (self.intake.busy(item.relative) or self.settler.holds(item.relative)):
+            if not (self.ready.busy(item.relative) or self.settler.holds(item.relative)):
                 self.settler.offer(item.relative, item.stat)
                 offered += 1
         log.debug("rescan", why=why, files=len(found), offered=offered)
 
     def _totals(self) -> dict[str, int]:
-        if self._pipeline is None:
+        if self._flow is None:
             return {}
-        totals = self._pipeline.totals
+        totals = self._flow.totals
         return {
             "seen": totals.seen,
             "published": totals.published,

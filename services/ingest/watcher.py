@@ -1,23 +1,18 @@
-"""Where files come from: the start-up backfill / periodic rescan walk, and live inotify events."""
+"""Live file events: inotify (via watchfiles) turned into settler offers and queue forgets."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import stat as stat_module
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from watchfiles import Change, awatch
 
-from newsdrop.ingest.decisions import FileStat
-from newsdrop.ingest.intake import Intake
-from newsdrop.ingest.settle import Settler
-from newsdrop.shared.files import is_candidate_file_name, is_candidate_name, is_ignored_name
-from newsdrop.shared.logging import get_logger
-
-log = get_logger(__name__)
+from newsdrop.ingest.ready_queue import ReadyQueue
+from newsdrop.ingest.scan import Refuse, inside, scan
+from newsdrop.ingest.settler import Settler
+from newsdrop.shared.files import is_candidate_name, is_ignored_name
 
 # watchfiles groups events for up to `debounce` ms and yields once nothing new came for
 # `step` ms. Its defaults (1600/50) would add up to 1.6 s of latency; these keep a rename-in
@@ -25,83 +20,19 @@ log = get_logger(__name__)
 DEBOUNCE_MS = 50
 STEP_MS = 1
 
-Refuse = Callable[[str, str], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    relative: str
-    stat: FileStat
-
-
-def inside(target: str, real_root: str) -> bool:
-    return target == real_root or target.startswith(real_root.rstrip(os.sep) + os.sep)
-
-
-def scan(
-    inbox: Path,
-    include: str,
-    refuse: Refuse,
-    many: tuple[int, Callable[[], None]] | None = None,
-) -> list[Found]:
-    """Every candidate file under ``inbox``, oldest mtime first.
-
-    Hidden folders are not entered, folder symlinks not followed, file symlinks resolving
-    outside the inbox refused; non-regular files (FIFOs, sockets, devices) are ignored.
-    ``many=(n, callback)``: ``callback()`` once, as soon as ``n`` files are found (the
-    backfill starts its parser processes while the walk goes on).
-    """
-    threshold, on_many = many if many is not None else (0, None)
-    real_root = os.path.realpath(inbox)
-    found: list[Found] = []
-    stack: list[tuple[str, str]] = [(str(inbox), "")]
-    while stack:
-        directory, base = stack.pop()
-        try:
-            entries = list(os.scandir(directory))
-        except OSError as exc:
-            log.warning("cannot list folder", path=base or ".", error=str(exc))
-            continue
-        for entry in entries:
-            name = entry.name
-            if name.startswith("."):
-                continue
-            relative = base + name
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, relative + "/"))
-                    continue
-                if not is_candidate_file_name(name, include):
-                    continue
-                if entry.is_symlink():
-                    target = os.path.realpath(entry.path)
-                    if not inside(target, real_root):
-                        refuse(relative, target)
-                        continue
-                st = entry.stat()
-            except OSError:
-                continue  # vanished meanwhile, or a dangling link
-            if stat_module.S_ISREG(st.st_mode):
-                found.append(Found(relative, FileStat.of(st)))
-                if on_many is not None and len(found) >= threshold:
-                    on_many()
-                    on_many = None
-    found.sort(key=lambda item: item.stat.mtime_ns)
-    return found
-
 
 class Watcher:
-    """Turns inotify events (via watchfiles) into settler offers and intake forgets."""
+    """Turns inotify events (via watchfiles) into settler offers and ready-queue forgets."""
 
     def __init__(
-        self, inbox: Path, include: str, settler: Settler, intake: Intake, refuse: Refuse
+        self, inbox: Path, include: str, settler: Settler, ready: ReadyQueue, refuse: Refuse
     ) -> None:
         self.inbox = inbox
         self.root = str(inbox)
         self.real_root = os.path.realpath(inbox)
         self.include = include
         self.settler = settler
-        self.intake = intake
+        self.ready = ready
         self.refuse = refuse
         self.armed = asyncio.Event()
 
@@ -153,7 +84,7 @@ class Watcher:
             if change == Change.deleted:
                 if not os.path.lexists(path):
                     self.settler.drop(relative)
-                    self.intake.forget(relative)
+                    self.ready.forget(relative)
                 continue
             self.noticed(relative, path, arrived=change == Change.added)
 

@@ -62,11 +62,11 @@ async def until(predicate: Callable[[], bool], what: str, limit: float = DEFAULT
 async def quiet(service: IngestService, seconds: float = 0.6) -> None:
     """Wait until nothing is settling or in flight, then a little longer (for negatives)."""
     await until(
-        lambda: len(service.settler) == 0 and service.intake.idle(), "the service to go idle"
+        lambda: len(service.settler) == 0 and service.ready.idle(), "the service to go idle"
     )
     await asyncio.sleep(seconds)
     await until(
-        lambda: len(service.settler) == 0 and service.intake.idle(), "the service to go idle"
+        lambda: len(service.settler) == 0 and service.ready.idle(), "the service to go idle"
     )
 
 

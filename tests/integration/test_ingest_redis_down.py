@@ -38,7 +38,7 @@ def test_files_dropped_while_redis_is_down_arrive_when_it_is_back(
                     await asyncio.sleep(0.2)
             (inbox / "before-0.md").write_bytes(files[0] + b"\n# rewritten\n")
             await until(lambda: not service.link.up, "the outage to be noticed")
-            await until(lambda: service.intake.inflight > 0, "files waiting for Redis")
+            await until(lambda: service.ready.inflight > 0, "files waiting for Redis")
             assert not await _ready(service)
             await asyncio.sleep(1.0)
 

@@ -1,4 +1,5 @@
-"""Run reader jobs off the event loop: a process pool for big batches, a thread for small ones."""
+"""The parser pool: runs parse jobs off the event loop, in processes for big batches, in a thread
+for small ones."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from newsdrop.ingest.reader import Job, Outcome, ParseConfig, process_chunk, warm_up
+from newsdrop.ingest.jobs import Job, ParseConfig, process_chunk, warm_up
+from newsdrop.ingest.outcomes import FileOutcome
 from newsdrop.shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -80,7 +82,7 @@ class ParserPool:
         finally:
             self._warming = False
 
-    async def run(self, jobs: list[Job]) -> list[Outcome]:
+    async def run(self, jobs: list[Job]) -> list[FileOutcome]:
         if not jobs:
             return []
         if self.workers <= 0 or len(jobs) < POOL_MIN_JOBS or self._warming:

@@ -1,4 +1,4 @@
-"""Table tests of the ingest service's pure decisions."""
+"""Table tests of the ingest service's pure rules: settle, ledger, after-actions, progress, pool."""
 
 from __future__ import annotations
 
@@ -6,18 +6,12 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from newsdrop.ingest.decisions import (
-    FileStat,
-    LedgerEntry,
-    Watch,
-    arrived_complete,
-    known_digest,
-    move_target,
-    needs_read,
-    progress,
-    settle_check,
-)
-from newsdrop.ingest.pool import chunk_size, worker_count
+from newsdrop.ingest.after_actions import move_target
+from newsdrop.ingest.backfill import progress
+from newsdrop.ingest.file_stat import FileStat
+from newsdrop.ingest.ledger import LedgerEntry, known_digest, needs_read
+from newsdrop.ingest.parser_pool import chunk_size, worker_count
+from newsdrop.ingest.settle_rules import Watch, arrived_complete, settle_check
 from newsdrop.shared.backoff import backoff_seconds
 
 MS = 1_000_000
