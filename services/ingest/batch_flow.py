@@ -13,20 +13,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from redis.asyncio import Redis
-
-from newsdrop.ingest import ledger, publisher
 from newsdrop.ingest.accounting import Totals, account
 from newsdrop.ingest.after_actions import AfterActionConfig, apply_to_batch
 from newsdrop.ingest.file_stat import FileStat
 from newsdrop.ingest.jobs import Job
+from newsdrop.ingest.ledger import LedgerReader, known_digest, needs_read
 from newsdrop.ingest.metrics import IngestMetrics
 from newsdrop.ingest.outcomes import Published, Rejected, Skipped, Touched, Unsettled
 from newsdrop.ingest.parser_pool import ParserPool
+from newsdrop.ingest.publisher import Batch, Publisher
 from newsdrop.ingest.ready_queue import ReadyQueue
 from newsdrop.ingest.redis_link import RedisLink
 from newsdrop.ingest.settler import Settler
-from newsdrop.shared.keys import Keys
 from newsdrop.shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -39,14 +37,13 @@ PREPARE_LOOPS = 2
 class FlowConfig:
     inbox: Path
     batch: int  # files per batch (one MULTI/EXEC)
-    rejected_maxlen: int
     after: AfterActionConfig
 
 
 @dataclass(slots=True)
 class Prepared:
     taken: list[str]
-    batch: publisher.Batch
+    batch: Batch
     unsettled: list[str] = field(default_factory=list)
 
 
@@ -60,20 +57,20 @@ class BatchFlow:
         self,
         *,
         config: FlowConfig,
-        redis: Redis,
-        keys: Keys,
         ready: ReadyQueue,
         settler: Settler,
+        ledger: LedgerReader,
         parser: ParserPool,
+        publisher: Publisher,
         link: RedisLink,
         metrics: IngestMetrics,
     ) -> None:
         self.config = config
-        self.redis = redis
-        self.keys = keys
         self.ready = ready
         self.settler = settler
+        self.ledger = ledger
         self.parser = parser
+        self.publisher = publisher
         self.link = link
         self.metrics = metrics
         self.totals = Totals()
@@ -109,19 +106,17 @@ class BatchFlow:
         taken = [relative for relative, _ in items]
         self.metrics.seen.inc(len(items))
         self.totals.seen += len(items)
-        entries = await self.link.call(
-            "ledger lookup", lambda: ledger.lookup(self.redis, self.keys.ledger, taken)
-        )
+        entries = await self.link.call("ledger lookup", lambda: self.ledger.lookup(taken))
         jobs: list[Job] = []
         inbox = str(self.config.inbox)  # os.path, not pathlib: this runs for every file
         for (relative, stat), entry in zip(items, entries, strict=True):
-            if ledger.needs_read(stat, entry):
+            if needs_read(stat, entry):
                 path = os.path.join(inbox, relative)
-                jobs.append(Job(relative, path, ledger.known_digest(stat, entry), stat))
+                jobs.append(Job(relative, path, known_digest(stat, entry), stat))
         unchanged = len(items) - len(jobs)
         self.metrics.unchanged.inc(unchanged)
         self.totals.unchanged += unchanged
-        batch = publisher.Batch(forget=gone(self.config.inbox, forget))
+        batch = Batch(forget=gone(self.config.inbox, forget))
         prepared = Prepared(taken, batch)
         for outcome in await self.parser.run(jobs):
             if isinstance(outcome, Published):
@@ -154,12 +149,7 @@ class BatchFlow:
         batch = prepared.batch
         if len(batch):
             at = datetime.now(UTC)
-            await self.link.call(
-                "publish",
-                lambda: publisher.commit(
-                    self.redis, self.keys, batch, self.config.rejected_maxlen, at
-                ),
-            )
+            await self.link.call("publish", lambda: self.publisher.commit(batch, at))
             self.metrics.batch_size.observe(len(batch))
         account(batch, self.metrics, self.totals, quiet=self.quiet)
         await apply_to_batch(self.config.after, batch.published, batch.rejected)

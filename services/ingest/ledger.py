@@ -86,12 +86,19 @@ def ledger_values(
     return values
 
 
-async def lookup(redis: Redis, key: str, paths: Sequence[str]) -> list[LedgerEntry | None]:
-    """Entries for ``paths`` in order: HMGET in chunks, every chunk in one round trip."""
-    if not paths:
-        return []
-    async with redis.pipeline(transaction=False) as pipe:
-        for start in range(0, len(paths), HMGET_CHUNK):
-            pipe.hmget(key, [field(p) for p in paths[start : start + HMGET_CHUNK]])
-        replies = await pipe.execute()
-    return [LedgerEntry.decode(raw) for reply in replies for raw in reply]
+class LedgerReader:
+    """Looks paths up in the ledger hash ``key``."""
+
+    def __init__(self, redis: Redis, key: str) -> None:
+        self.redis = redis
+        self.key = key
+
+    async def lookup(self, paths: Sequence[str]) -> list[LedgerEntry | None]:
+        """Entries for ``paths`` in order: HMGET in chunks, every chunk in one round trip."""
+        if not paths:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for start in range(0, len(paths), HMGET_CHUNK):
+                pipe.hmget(self.key, [field(p) for p in paths[start : start + HMGET_CHUNK]])
+            replies = await pipe.execute()
+        return [LedgerEntry.decode(raw) for reply in replies for raw in reply]

@@ -57,15 +57,20 @@ def commands(keys: Keys, batch: Batch, rejected_maxlen: int, at: datetime) -> li
     return packed
 
 
-async def commit(
-    redis: Redis, keys: Keys, batch: Batch, rejected_maxlen: int, at: datetime
-) -> None:
-    """One MULTI/EXEC: XADD every article and dead letter, then HSET/HDEL the ledger.
+class Publisher:
+    """Commits batches to the streams and the ledger under ``keys``: one MULTI/EXEC each.
 
     The ledger only changes in the transaction that published, so it never claims a file
     that was not sent (at-least-once); a retry after a lost EXEC reply may send twice, which
     the store drops as a duplicate.
     """
-    packed = commands(keys, batch, rejected_maxlen, at)
-    if packed:
-        await transaction(redis, packed)
+
+    def __init__(self, redis: Redis, keys: Keys, rejected_maxlen: int) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.rejected_maxlen = rejected_maxlen
+
+    async def commit(self, batch: Batch, at: datetime) -> None:
+        packed = commands(self.keys, batch, self.rejected_maxlen, at)
+        if packed:
+            await transaction(self.redis, packed)

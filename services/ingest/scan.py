@@ -78,3 +78,15 @@ def scan(
                     on_many = None
     found.sort(key=lambda item: item.stat.mtime_ns)
     return found
+
+
+class Refusals:
+    """The ``refuse`` callback: each symlink leading outside the inbox is logged once."""
+
+    def __init__(self) -> None:
+        self.paths: set[str] = set()
+
+    def __call__(self, relative: str, target: str) -> None:
+        if relative not in self.paths:
+            self.paths.add(relative)
+            log.warning("symlink points outside the inbox: refused", path=relative, target=target)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat as stat_module
+from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
 
 from watchfiles import Change, awatch
@@ -12,7 +13,11 @@ from watchfiles import Change, awatch
 from newsdrop.ingest.ready_queue import ReadyQueue
 from newsdrop.ingest.scan import Refuse, inside, scan
 from newsdrop.ingest.settler import Settler
+from newsdrop.shared.backoff import backoff_seconds
 from newsdrop.shared.files import is_candidate_name, is_ignored_name
+from newsdrop.shared.logging import get_logger
+
+log = get_logger(__name__)
 
 # watchfiles groups events for up to `debounce` ms and yields once nothing new came for
 # `step` ms. Its defaults (1600/50) would add up to 1.6 s of latency; these keep a rename-in
@@ -52,6 +57,24 @@ class Watcher:
             and relative != "."
             and not is_ignored_name(PurePosixPath(relative))
         )
+
+    async def keep_watching(
+        self, stop: asyncio.Event, after_restart: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Watch until ``stop``; a failed watch restarts with backoff (1 s doubling to 30 s),
+        then ``after_restart`` (a rescan) finds what changed meanwhile."""
+        attempt = 0
+        while not stop.is_set():
+            try:
+                await self.run(stop)
+                return
+            except Exception as exc:
+                self.armed.clear()
+                attempt += 1
+                delay = backoff_seconds(attempt, base=1.0, cap=30.0)
+                log.error("file watcher failed; restarting", error=str(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                await after_restart()
 
     async def run(self, stop: asyncio.Event) -> None:
         changes_iter = awatch(

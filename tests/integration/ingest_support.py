@@ -13,6 +13,7 @@ from typing import Any
 
 import redis
 
+from newsdrop.ingest.app import build_service
 from newsdrop.ingest.service import IngestService
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.settings import Settings
@@ -39,7 +40,7 @@ def ingest_settings(inbox: Path, url: str, keys: Keys, **overrides: object) -> S
 
 @contextlib.asynccontextmanager
 async def running(settings: Settings, *, backfilled: bool = True) -> AsyncIterator[IngestService]:
-    service = IngestService(settings)
+    service = build_service(settings)
     await service.start()
     try:
         if backfilled:

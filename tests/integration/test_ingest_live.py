@@ -167,7 +167,7 @@ def test_ignored_names_non_regular_files_and_escaping_symlinks(
             rename_in(tmp_path / "out", inbox, "sentinel.md", four)
             await until(lambda: redis_client.xlen(keys.ingested) >= 3, "the regular files")
             await quiet(service)
-            assert service._refused == {"early-escape.md", "live-escape.md"}
+            assert service.refusals.paths == {"early-escape.md", "live-escape.md"}
 
     run(scenario())
     assert sorted(paths(redis_client, keys.ingested)) == [
