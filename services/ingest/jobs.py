@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 
 from newsdrop.ingest.file_stat import Compact, FileStat
 from newsdrop.ingest.outcomes import FileOutcome, Published, Rejected, Skipped, Touched, Unsettled
+from newsdrop.shared.contract import Source, ingested_pairs
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.parse import Parsed, Reason, parse_article
-from newsdrop.shared.wire import Source, ingested_pairs, xadd_command
+from newsdrop.shared.wire import xadd_command
 
 READ_CHUNK = 1 << 20
 OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)

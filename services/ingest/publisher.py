@@ -11,9 +11,9 @@ from redis.asyncio import Redis
 from newsdrop.ingest import ledger
 from newsdrop.ingest.outcomes import Published, Rejected, Touched
 from newsdrop.ingest.transaction import transaction
+from newsdrop.shared.contract import dead_letter
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.wire import pack_command as pack
-from newsdrop.shared.wire import utc_iso
 
 
 @dataclass(slots=True)
@@ -28,15 +28,15 @@ class Batch:
 
 
 def rejected_fields(item: Rejected, at: datetime) -> dict[str, str | bytes]:
-    """Fields of one ``rejected`` entry: path, reason, detail, size, sha256, at."""
-    return {
-        "path": os.fsencode(item.relative),
-        "reason": item.reason.value,
-        "detail": item.detail,
-        "size": "" if item.stat is None else str(item.stat.size),
-        "sha256": item.sha256,
-        "at": utc_iso(at),
-    }
+    """The dead letter of one rejected file (``shared.contract.dead_letter``)."""
+    return dead_letter(
+        path=os.fsencode(item.relative),
+        reason=item.reason,
+        detail=item.detail,
+        size="" if item.stat is None else str(item.stat.size),
+        sha256=item.sha256,
+        at=at,
+    )
 
 
 def commands(keys: Keys, batch: Batch, rejected_maxlen: int, at: datetime) -> list[bytes]:

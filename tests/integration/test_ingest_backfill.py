@@ -10,8 +10,8 @@ import orjson
 import redis
 
 from newsdrop.ingest.ledger import LedgerEntry
+from newsdrop.shared.contract import CHANGELOG_FIELDS
 from newsdrop.shared.keys import Keys
-from newsdrop.shared.wire import CHANGELOG_FIELDS
 
 from .ingest_support import (
     corpus_files,
