@@ -43,17 +43,17 @@ def account(batch: Batch, metrics: IngestMetrics, totals: Totals, *, quiet: bool
     for item in batch.published:
         metrics.parse_seconds.observe(item.parse_seconds)
         metrics.lag_seconds.observe(max(now_ns - item.stat.mtime_ns, 0) / 1e9)
-        emit("published", path=item.relative, id=item.id)
+        emit("file_published", path=item.relative, id=item.id)
     for bad in batch.rejected:
         metrics.rejected.labels(reason=bad.reason.value).inc()
         if bad.parse_seconds:
             metrics.parse_seconds.observe(bad.parse_seconds)
-        log.warning("rejected", path=bad.relative, reason=bad.reason.value, detail=bad.detail)
+        log.warning("file_rejected", path=bad.relative, reason=bad.reason.value, detail=bad.detail)
     metrics.touched.inc(len(batch.touched))
     for same in batch.touched:
-        log.debug("touched, same bytes: not re-sent", path=same.relative)
+        log.debug("file_touched", path=same.relative)
     for path in batch.forget:
-        log.debug("deleted from the inbox: forgotten by the ledger", path=path)
+        log.debug("file_forgotten", path=path)
     totals.published += len(batch.published)
     totals.rejected += len(batch.rejected)
     totals.touched += len(batch.touched)

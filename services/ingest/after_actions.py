@@ -55,20 +55,20 @@ def apply(
     except OSError:
         return
     if (current.size, current.mtime_ns) != (expected.size, expected.mtime_ns):
-        log.info("file changed since it was read; after-action skipped", path=relative)
+        log.info("after_action_skipped", path=relative, reason="changed_since_read")
         return
     try:
         if action is AfterAction.DELETE:
             os.unlink(source)
-            log.debug("deleted", path=relative)
+            log.debug("file_deleted", path=relative)
             return
         root = PurePosixPath(move_root.as_posix()) / folder
         target = Path(move_target(root, PurePosixPath(relative), lambda p: os.path.lexists(p)))
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(source, target)
-        log.debug("moved", path=relative, to=str(target))
+        log.debug("file_moved", path=relative, to=str(target))
     except OSError as exc:
-        log.warning("after-action failed", path=relative, action=action.value, error=str(exc))
+        log.warning("after_action_failed", path=relative, action=action.value, error=str(exc))
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,7 +75,7 @@ class Backfill:
         self._paths = [item.relative for item in found]
         self._left = 0
         self.flow.quiet = len(found) > QUIET_BACKFILL
-        log.info("backfill started", files=len(found))
+        log.info("backfill_started", files=len(found))
         for index, item in enumerate(found):
             self.settler.offer(item.relative, item.stat)
             if index % 1000 == 999:
@@ -86,7 +86,7 @@ class Backfill:
         self.metrics.backfill_done.set(1)
         elapsed = time.monotonic() - started
         log.info(
-            "backfill done",
+            "backfill_done",
             files=len(found),
             seconds=round(elapsed, 3),
             files_per_second=round(len(found) / elapsed, 1) if elapsed > 0 else None,
@@ -118,7 +118,7 @@ class Backfill:
                 last_report = time.monotonic()
                 report = progress(self._left, len(self._paths), last_report - started)
                 log.info(
-                    "backfill progress",
+                    "backfill_progress",
                     done=report.done,
                     total=report.total,
                     files_per_second=report.rate,

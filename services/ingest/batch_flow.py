@@ -128,7 +128,7 @@ class BatchFlow:
             elif isinstance(outcome, Unsettled):
                 prepared.unsettled.append(outcome.relative)
             elif isinstance(outcome, Skipped):
-                log.debug("ignored", path=outcome.relative, detail=outcome.detail)
+                log.debug("file_ignored", path=outcome.relative, detail=outcome.detail)
         return prepared
 
     # Stage 2: commit, then tell -------------------------------------------------------------

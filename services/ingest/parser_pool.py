@@ -65,7 +65,7 @@ class ParserPool:
             # their locks mid-flight.
             context = multiprocessing.get_context("spawn")
             self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
-            log.info("parser pool started", workers=self.workers)
+            log.info("parser_pool_started", workers=self.workers)
         return self._executor
 
     async def start(self) -> None:
@@ -97,7 +97,7 @@ class ParserPool:
                 *(loop.run_in_executor(pool, process_chunk, chunk, self.config) for chunk in chunks)
             )
         except BrokenProcessPool:
-            log.error("parser pool broke; restarting it, this batch is parsed in a thread")
+            log.error("parser_pool_broken", files=len(jobs))  # restarted; this batch: a thread
             self._discard()
             return await asyncio.to_thread(process_chunk, jobs, self.config)
         return [outcome for chunk_result in results for outcome in chunk_result]

@@ -51,17 +51,17 @@ class RedisLink:
             self.outages += 1
             self._down_since = time.monotonic()
             log.warning(
-                "redis unavailable, files keep being noticed; retrying with backoff",
+                "redis_unavailable",  # files keep being noticed; retrying with backoff
                 during=what,
                 error=f"{type(exc).__name__}: {exc}",
             )
         else:
-            log.debug("redis still unavailable", during=what, error=str(exc))
+            log.debug("redis_still_unavailable", during=what, error=str(exc))
 
     def _succeeded(self) -> None:
         if not self.up:
             log.info(
-                "redis available again",
+                "redis_recovered",
                 down_seconds=round(time.monotonic() - self._down_since, 3),
                 failed_attempts=self._attempts,
             )

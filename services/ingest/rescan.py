@@ -31,7 +31,7 @@ class Rescanner:
             if not (self.ready.busy(item.relative) or self.settler.holds(item.relative)):
                 self.settler.offer(item.relative, item.stat)
                 offered += 1
-        log.debug("rescan", why=why, files=len(found), offered=offered)
+        log.debug("rescan_done", why=why, files=len(found), offered=offered)
 
     async def every(self, interval: float, after: asyncio.Event) -> None:
         """Rescan every ``interval`` seconds once ``after`` is set (the backfill is done)."""

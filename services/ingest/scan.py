@@ -50,7 +50,7 @@ def scan(
         try:
             entries = list(os.scandir(directory))
         except OSError as exc:
-            log.warning("cannot list folder", path=base or ".", error=str(exc))
+            log.warning("folder_unreadable", path=base or ".", error=str(exc))
             continue
         for entry in entries:
             name = entry.name
@@ -89,4 +89,4 @@ class Refusals:
     def __call__(self, relative: str, target: str) -> None:
         if relative not in self.paths:
             self.paths.add(relative)
-            log.warning("symlink points outside the inbox: refused", path=relative, target=target)
+            log.warning("symlink_refused", path=relative, target=target)

@@ -89,7 +89,7 @@ class IngestService:
         config.inbox.mkdir(parents=True, exist_ok=True)
         self.settler.probe = enable_lease_probe()
         log.info(
-            "ingest starting",
+            "ingest_starting",
             inbox=str(config.inbox),
             prefix=config.prefix,
             settle_seconds=config.settle_seconds,
@@ -132,7 +132,7 @@ class IngestService:
         self.parser.close()
         if self._owns_redis:
             await self.redis.aclose()
-        log.info("ingest stopped", **self.flow.totals.as_fields())
+        log.info("ingest_stopped", **self.flow.totals.as_fields())
 
     def _spawn(self, name: str, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro, name=f"ingest-{name}")
@@ -141,7 +141,7 @@ class IngestService:
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
-            log.error("ingest task failed", task=task.get_name(), exc_info=task.exception())
+            log.error("ingest_task_failed", task=task.get_name(), exc_info=task.exception())
 
     async def _cancel(self, name: str) -> None:
         task = self._tasks.get(name)

@@ -56,7 +56,7 @@ class Settler:
                 return
             if not stat_module.S_ISREG(st.st_mode):
                 self._pending.pop(relative, None)
-                log.debug("not a regular file, ignored", path=relative)
+                log.debug("file_ignored", path=relative, detail="not a regular file")
                 return
             stat = FileStat.of(st)
         if arrived and arrived_complete(stat, writer_open(path) if self.probe else None):

@@ -72,7 +72,7 @@ class Watcher:
                 self.armed.clear()
                 attempt += 1
                 delay = backoff_seconds(attempt, base=1.0, cap=30.0)
-                log.error("file watcher failed; restarting", error=str(exc), retry_in=delay)
+                log.error("watcher_failed", error=str(exc), retry_in=delay)
                 await asyncio.sleep(delay)
                 await after_restart()
 
