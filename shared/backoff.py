@@ -1,29 +1,7 @@
-"""Retry delays, written once: doubling from a base, capped; optionally jittered."""
+"""The delay schedule moved to ``shared.retry``. This name remains only for callers being
+moved by parallel work (``store/consumer.py``, ``up.py``): delete it once they import
+``newsdrop.shared.retry``."""
 
-from __future__ import annotations
+from newsdrop.shared.retry import Backoff, backoff_seconds
 
-import random
-
-
-def backoff_seconds(attempt: int, *, base: float = 0.1, cap: float = 5.0) -> float:
-    """Delay before retry ``attempt`` (1-based): doubling from ``base``, at most ``cap``."""
-    if attempt <= 0:
-        return 0.0
-    return float(min(cap, base * (2 ** min(attempt - 1, 30))))
-
-
-class Backoff:
-    """Delays base, 2*base, 4*base ... capped, each with +-25% jitter; reset on success."""
-
-    def __init__(self, base: float = 0.1, cap: float = 5.0) -> None:
-        self.base = base
-        self.cap = cap
-        self.attempt = 0
-
-    def next(self) -> float:
-        self.attempt += 1
-        jitter: float = random.uniform(0.75, 1.25)  # noqa: S311 - jitter, not crypto
-        return backoff_seconds(self.attempt, base=self.base, cap=self.cap) * jitter
-
-    def reset(self) -> None:
-        self.attempt = 0
+__all__ = ["Backoff", "backoff_seconds"]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from newsdrop.ingest.backfill import Backfill
 from newsdrop.ingest.batch_flow import PREPARE_LOOPS, BatchFlow
@@ -29,10 +30,13 @@ from newsdrop.ingest.scan import Refusals
 from newsdrop.ingest.settler import Settler
 from newsdrop.ingest.watcher import Watcher
 from newsdrop.shared.logging import get_logger
+from newsdrop.shared.ops import NotReady
+from newsdrop.shared.retry import ErrorKind, classify
 
 log = get_logger(__name__)
 
 PING_TIMEOUT = 1.0
+REDIS_AUTH = "redis_auth"  # readiness reason: Redis refuses our credentials
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,8 @@ class IngestService:
             parse_workers=self.parser.workers,
             lease_probe=self.settler.probe,
         )
+        # One call at start, so a wrong URL or password is told even with an idle inbox.
+        self._spawn("connect", self._connect())
         self._spawn("settler", self.settler.run())
         for index in range(PREPARE_LOOPS):
             self._spawn(f"prepare-{index}", self.flow.prepare_loop())
@@ -112,6 +118,9 @@ class IngestService:
         if config.rescan_seconds > 0:
             self._spawn("rescan", self.rescanner.every(config.rescan_seconds, self.backfill.done))
 
+    async def _connect(self) -> None:
+        await self.link.call("connect", self.redis.ping)
+
     def _start_parsers(self) -> None:
         self._spawn("parsers", self.parser.start())
 
@@ -119,7 +128,7 @@ class IngestService:
         """Stop noticing files, flush what is being published (within graceful_timeout)."""
         deadline = time.monotonic() + self.config.graceful_timeout
         self._stop_watching.set()
-        for name in ("rescan", "backfill", "watcher", "settler"):
+        for name in ("connect", "rescan", "backfill", "watcher", "settler"):
             await self._cancel(name)
         self.flow.stopping = True
         with contextlib.suppress(TimeoutError):  # let batches being parsed reach the queue
@@ -154,7 +163,15 @@ class IngestService:
     # Readiness ----------------------------------------------------------------------------
 
     async def redis_ok(self) -> bool:
-        return bool(await asyncio.wait_for(self.redis.ping(), PING_TIMEOUT))
+        """Redis answers PING; refused credentials fail with the reason ``redis_auth``."""
+        if self.link.auth_failed:
+            raise NotReady(REDIS_AUTH)
+        try:
+            return bool(await asyncio.wait_for(self.redis.ping(), PING_TIMEOUT))
+        except RedisError as exc:
+            if classify(exc) is ErrorKind.PERMANENT:
+                raise NotReady(REDIS_AUTH) from exc
+            raise
 
     async def watcher_ok(self) -> bool:
         task = self._tasks.get("watcher")

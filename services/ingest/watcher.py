@@ -13,9 +13,9 @@ from watchfiles import Change, awatch
 from newsdrop.ingest.ready_queue import ReadyQueue
 from newsdrop.ingest.scan import Refuse, inside, scan
 from newsdrop.ingest.settler import Settler
-from newsdrop.shared.backoff import backoff_seconds
 from newsdrop.shared.files import is_candidate_name, is_ignored_name
 from newsdrop.shared.logging import get_logger
+from newsdrop.shared.retry import backoff_seconds
 
 log = get_logger(__name__)
 

@@ -12,7 +12,6 @@ from newsdrop.ingest.file_stat import FileStat
 from newsdrop.ingest.ledger import LedgerEntry, known_digest, needs_read
 from newsdrop.ingest.parser_pool import chunk_size, worker_count
 from newsdrop.ingest.settle_rules import Watch, arrived_complete, settle_check
-from newsdrop.shared.backoff import backoff_seconds
 
 MS = 1_000_000
 SETTLE = 250 * MS
@@ -125,13 +124,6 @@ def test_ledger_entry_decode_rejects_malformed(raw: bytes | None) -> None:
 def test_ledger_entry_roundtrip() -> None:
     assert LedgerEntry.decode(ENTRY.encode()) == ENTRY
     assert LedgerEntry.decode(UNREADABLE.encode().decode()) == UNREADABLE
-
-
-@pytest.mark.parametrize(
-    ("attempt", "delay"), [(0, 0.0), (1, 0.1), (2, 0.2), (4, 0.8), (7, 5.0), (1000, 5.0)]
-)
-def test_backoff(attempt: int, delay: float) -> None:
-    assert backoff_seconds(attempt) == pytest.approx(delay)
 
 
 @pytest.mark.parametrize(
