@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from newsdrop.shared.backoff import Backoff
 from newsdrop.shared.logging import configure_logging, get_logger
 from newsdrop.shared.pdeathsig import die_with_parent
 from newsdrop.shared.redis_server import EmbeddedRedis, NoRedisServerError, redact_url
+from newsdrop.shared.retry import Backoff
 from newsdrop.shared.settings import Settings
 from newsdrop.shared.state import clear_state_url, write_state_url
 

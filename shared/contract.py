@@ -1,18 +1,37 @@
-"""The streams' contract as code: entry models, the changelog article's JSON Schema, and the
-AsyncAPI channel declarations each service makes (``docs/contract/`` is generated from here).
+"""The streams' contract as code: every field of every stream, one builder per entry kind.
+
+Streams (names in ``shared.keys``) and their entries, all plain stream fields:
+
+* ``<prefix>:ingested`` (ingest -> store): ``IngestedEntry``, built by ``ingested_pairs``.
+* ``<prefix>:articles`` (store -> subscribers, the changelog): ``ChangelogEntry``
+  (``CHANGELOG_FIELDS``, the first fields of an ingested entry, copied by the store's
+  ``apply.lua``); its ``article`` field is the JSON document ``ChangelogArticle``, built by
+  ``article_json``.
+* ``<prefix>:rejected`` (both services, dead letters): ``RejectedEntry`` and, from the
+  store, ``StoreDeadLetter``; both built by ``dead_letter``.
+
+Plain stream fields (no FastStream envelope) so the store's hot path never decodes JSON: the
+Lua upsert compares ``version``/``content_hash`` and copies ``article`` verbatim into the
+public changelog. Stream field names are spelled once, in the models; the ``*_FIELDS``
+tuples (the order the builders write) are read from them. ``docs/contract/`` (JSON Schema,
+and AsyncAPI via ``shared/asyncapi.py``) is generated from here. Import-light (pydantic,
+orjson): the parser processes build entries with it.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import version as package_version
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from faststream.redis import RedisBroker, StreamSub
-from faststream.specification import AsyncAPI
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from newsdrop.shared.keys import STORE_GROUP, Keys
 from newsdrop.shared.model import Article
+from newsdrop.shared.parse import Parsed, Reason
+from newsdrop.shared.version import version_string
+
+# Models: the field names and their documentation ---------------------------------------
 
 
 class SourceRef(BaseModel):
@@ -71,78 +90,124 @@ class RejectedEntry(BaseModel):
     at: str = Field(description="ISO 8601 UTC.")
 
 
+class StoreDeadLetter(RejectedEntry):
+    """A dead letter from the store (reason store_error): a rejected entry plus its origin."""
+
+    id: str = Field(description="Article id of the failed entry (empty when it had none).")
+    entry_id: str = Field(description="Id of the failed entry in <prefix>:ingested.")
+
+
+# Every changelog entry (<prefix>:articles), in order: the public contract.
+CHANGELOG_FIELDS: tuple[str, ...] = tuple(ChangelogEntry.model_fields)
+INGESTED_FIELDS: tuple[str, ...] = tuple(IngestedEntry.model_fields)
+DEAD_LETTER_FIELDS: tuple[str, ...] = tuple(RejectedEntry.model_fields)
+STORE_DEAD_LETTER_FIELDS: tuple[str, ...] = tuple(StoreDeadLetter.model_fields)
+
+# Builders: one per entry kind -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where an article came from: the file, as ingest saw it."""
+
+    path: str  # relative to the inbox, POSIX separators
+    mtime_ns: int
+    size: int
+    sha256: str
+
+
+def utc_iso(moment: datetime) -> str:
+    """The contract's timestamps: ISO 8601 UTC, milliseconds, ``Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def article_json(parsed: Parsed, source: Source, ingested_at: datetime) -> bytes:
+    """The changelog's ``article`` field: the file's fields plus id, url, source, ingestedAt."""
+    document = dict(parsed.wire)
+    document["id"] = parsed.id
+    document["url"] = parsed.url
+    document["source"] = {
+        "path": source.path,
+        "mtime": utc_iso(datetime.fromtimestamp(source.mtime_ns / 1e9, UTC)),
+        "sha256": source.sha256,
+    }
+    document["ingestedAt"] = utc_iso(ingested_at)
+    return orjson.dumps(document)
+
+
+def _interleave(names: tuple[str, ...], values: tuple[str | bytes, ...]) -> tuple[str | bytes, ...]:
+    """name, value, name, value ... (slice assignment: fast, and a length mismatch raises)."""
+    pairs: list[str | bytes] = [""] * (2 * len(names))
+    pairs[::2] = names
+    pairs[1::2] = values
+    return tuple(pairs)
+
+
+def ingested_pairs(
+    parsed: Parsed, source: Source, ingested_at: datetime | None = None
+) -> tuple[str | bytes, ...]:
+    """Stream fields of one ``ingested`` entry (``INGESTED_FIELDS``), as alternating names
+    and values."""
+    moment = ingested_at or datetime.now(UTC)
+    values: tuple[str | bytes, ...] = (
+        parsed.id,
+        parsed.url,
+        version_string(parsed.timestamp, source.mtime_ns, parsed.content_hash),
+        parsed.content_hash,
+        article_json(parsed, source, moment),
+        source.path,
+        str(source.mtime_ns),
+        str(source.size),
+        source.sha256,
+        utc_iso(moment),
+    )
+    return _interleave(INGESTED_FIELDS, values)
+
+
+def ingested_fields(
+    parsed: Parsed, source: Source, ingested_at: datetime | None = None
+) -> dict[str, str | bytes]:
+    """Stream fields of one ``ingested`` entry, as a dict."""
+    pairs = ingested_pairs(parsed, source, ingested_at)
+    return {str(name): value for name, value in zip(pairs[::2], pairs[1::2], strict=True)}
+
+
+PathValue = TypeVar("PathValue", str, bytes)
+
+
+def dead_letter(
+    *,
+    path: PathValue,
+    reason: Reason,
+    detail: str,
+    size: str,
+    sha256: str,
+    at: datetime,
+    entry_id: str | None = None,
+    article_id: str = "",
+) -> dict[str, PathValue | str]:
+    """Fields of one ``<prefix>:rejected`` entry (a dead letter), in stream order.
+
+    Both services write dead letters, with this union of fields:
+
+    * every letter (``DEAD_LETTER_FIELDS``): ``path`` (inbox-relative; ingest writes the
+      file-system bytes, so odd names round-trip), ``reason`` (a ``Reason`` code),
+      ``detail``, ``size`` (decimal, or empty when unknown), ``sha256`` (empty when
+      unreadable), ``at`` (ISO 8601 UTC);
+    * store letters (``store_error``, ``STORE_DEAD_LETTER_FIELDS``) add ``id`` (the article
+      id, empty when the entry had none) and ``entry_id`` (the failed ``ingested`` entry):
+      pass ``entry_id`` (and ``article_id``). Ingest letters carry neither.
+    """
+    values: list[PathValue | str] = [path, reason.value, detail, size, sha256, utc_iso(at)]
+    names = DEAD_LETTER_FIELDS
+    if entry_id is not None:
+        values += [article_id, entry_id]
+        names = STORE_DEAD_LETTER_FIELDS
+    return dict(zip(names, values, strict=True))
+
+
 def changelog_article_schema() -> dict[str, Any]:
     """JSON Schema of the changelog ``article`` JSON (camelCase, as subscribers see it)."""
     schema = ChangelogArticle.model_json_schema(by_alias=True, mode="serialization")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
-
-
-def declare_ingest_channels(broker: RedisBroker, keys: Keys) -> None:
-    """Channels the ingest service writes (for its AsyncAPI document)."""
-    broker.publisher(
-        stream=keys.ingested,
-        schema=IngestedEntry,
-        title=f"{keys.ingested}:publish",
-        description="Every new or changed valid article file (plain stream fields).",
-        include_in_schema=True,
-    )
-    broker.publisher(
-        stream=keys.rejected,
-        schema=RejectedEntry,
-        title=f"{keys.rejected}:publish",
-        description="Files that could not be ingested, with a reason code.",
-    )
-
-
-def declare_store_channels(broker: RedisBroker, keys: Keys) -> None:
-    """Channels the store service reads and writes (for its AsyncAPI document)."""
-
-    async def _documented_only(entry: IngestedEntry) -> None:  # pragma: no cover
-        raise RuntimeError("documentation stub: the store reads with its own XREADGROUP loop")
-
-    subscriber = broker.subscriber(
-        stream=StreamSub(keys.ingested, group=STORE_GROUP, consumer="<host>-<pid>", batch=True),
-        title=f"{keys.ingested}:consume",
-        description="Read in batches by consumer group 'store'.",
-        include_in_schema=True,
-    )
-    subscriber(_documented_only)
-    broker.publisher(
-        stream=keys.articles,
-        schema=ChangelogEntry,
-        title=f"{keys.articles}:publish",
-        description="Compacted changelog: each current article exactly once, at the position of "
-        "its latest change. Read from 0, then block for live changes.",
-    )
-    broker.publisher(
-        stream=keys.rejected,
-        schema=RejectedEntry,
-        title=f"{keys.rejected}:publish",
-        description="Messages that failed max_deliveries times (reason store_error).",
-    )
-
-
-DOC_SERVER = "redis://redis:6379"  # placeholder host in documents, never a real URL
-
-SERVICES = {
-    "ingest": (declare_ingest_channels, "newsdrop ingest: watch a folder, publish articles"),
-    "store": (declare_store_channels, "newsdrop store: dedupe, keep the latest, changelog"),
-}
-
-
-def asyncapi_document(service: str, keys: Keys | None = None) -> dict[str, Any]:
-    """AsyncAPI 3.0 document of one service, built from its channel declarations.
-
-    The declarations go on a documentation-only broker that never connects: the services
-    read and write these streams with redis-py (plain fields, pipelined), not through
-    FastStream subscribers, so declaring them on a live broker would start a consumer.
-    """
-    declare, title = SERVICES[service]
-    broker = RedisBroker(DOC_SERVER)
-    declare(broker, keys or Keys())
-    spec = AsyncAPI(
-        broker, title=title, version=package_version("newsdrop"), schema_version="3.0.0"
-    )
-    document: dict[str, Any] = spec.to_specification().to_jsonable()
-    return document

@@ -4,15 +4,43 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
+from structlog.typing import EventDict
 
 from newsdrop.shared.settings import LogFormat
 
 
+class _NamedPrintLogger(structlog.PrintLogger):
+    """A PrintLogger that knows the name it was created for (``get_logger(name)``)."""
+
+    def __init__(self, file: TextIO, name: str | None) -> None:
+        super().__init__(file)
+        self.name = name
+
+
+class _NamedPrintLoggerFactory:
+    """``PrintLoggerFactory``, keeping the name ``get_logger(name)`` passes on."""
+
+    def __init__(self, file: TextIO) -> None:
+        self.file = file
+
+    def __call__(self, *args: Any) -> _NamedPrintLogger:
+        return _NamedPrintLogger(self.file, str(args[0]) if args and args[0] else None)
+
+
+def _add_logger_name(logger: Any, method: str, event_dict: EventDict) -> EventDict:
+    """``logger=<name>`` on every line of a named logger, as stdlib records get it."""
+    name = getattr(logger, "name", None)
+    if name:
+        event_dict.setdefault("logger", name)
+    return event_dict
+
+
 def configure_logging(service: str, level: str = "INFO", fmt: LogFormat = LogFormat.AUTO) -> None:
-    """Configure structlog and stdlib logging; every line carries ``service``."""
+    """Configure structlog and stdlib logging; every line carries ``service``, and ``logger``
+    (the name given to ``get_logger``, or the stdlib logger's) where there is one."""
     use_json = fmt is LogFormat.JSON or (fmt is LogFormat.AUTO and not sys.stderr.isatty())
     renderer: Any = (
         structlog.processors.JSONRenderer()
@@ -26,9 +54,9 @@ def configure_logging(service: str, level: str = "INFO", fmt: LogFormat = LogFor
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, _add_logger_name, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_NamedPrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
@@ -49,5 +77,6 @@ def configure_logging(service: str, level: str = "INFO", fmt: LogFormat = LogFor
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
+    """A logger for ``name`` (the module, usually): its lines carry ``logger=name``."""
     logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
     return logger

@@ -13,7 +13,6 @@ from typing import Any
 import orjson
 from faststream.asgi import AsgiResponse, get
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from redis.asyncio import Redis
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -26,20 +25,22 @@ def _json(body: Mapping[str, Any], status: int) -> AsgiResponse:
     )
 
 
-async def _run_check(check: ReadinessCheck) -> bool:
+class NotReady(Exception):  # noqa: N818 - a verdict, not a failure of the check
+    """Raised by a readiness check to fail with a reason code (the body's ``reasons``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def _run_check(check: ReadinessCheck) -> tuple[bool, str | None]:
+    """(passed, reason): a check passes by returning true; any error fails it."""
     try:
-        return await asyncio.wait_for(check(), timeout=READY_CHECK_TIMEOUT)
+        return bool(await asyncio.wait_for(check(), timeout=READY_CHECK_TIMEOUT)), None
+    except NotReady as exc:
+        return False, exc.reason
     except Exception:
-        return False
-
-
-def redis_ping_check(client: Redis) -> ReadinessCheck:
-    """A readiness check that passes while Redis answers PING."""
-
-    async def ping() -> bool:
-        return bool(await client.ping())
-
-    return ping
+        return False, None
 
 
 def ops_routes(
@@ -57,14 +58,17 @@ def ops_routes(
     async def ready(scope: Any) -> AsgiResponse:
         names = list(checks)
         results = await asyncio.gather(*(_run_check(checks[name]) for name in names))
-        outcome = dict(zip(names, results, strict=True))
-        ok = all(results)
-        body = {
+        outcome = {name: passed for name, (passed, _) in zip(names, results, strict=True)}
+        reasons = {name: why for name, (_, why) in zip(names, results, strict=True) if why}
+        ok = all(outcome.values())
+        body: dict[str, Any] = {
             "status": "ready" if ok else "not_ready",
             "service": service,
             "checks": outcome,
             "failing": [name for name, passed in outcome.items() if not passed],
         }
+        if reasons:
+            body["reasons"] = reasons
         return _json(body, 200 if ok else 503)
 
     @get(include_in_schema=False)

@@ -80,7 +80,7 @@ WARM_IMPORTS = (
     "newsdrop.cli",
     "newsdrop.supervisor",
     "newsdrop.ingest.app",
-    "newsdrop.ingest.reader",
+    "newsdrop.ingest.jobs",
     "newsdrop.store.app",
     "uvicorn",
     "watchfiles",

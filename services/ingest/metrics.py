@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -32,74 +33,62 @@ class IngestMetrics:
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> IngestMetrics:
         reg = registry or CollectorRegistry()
-        rejected = Counter(
+        counter = partial(Counter, registry=reg)
+        histogram = partial(Histogram, registry=reg)
+        gauge = partial(Gauge, registry=reg)
+        rejected = counter(
             "newsdrop_ingest_files_rejected",
             "Files dead-lettered to the rejected stream, by reason.",
             ["reason"],
-            registry=reg,
         )
         for reason in Reason:
             if reason is not Reason.STORE_ERROR:
                 rejected.labels(reason=reason.value)
         return cls(
             registry=reg,
-            seen=Counter(
-                "newsdrop_ingest_files_seen",
-                "Candidate files checked against the ledger.",
-                registry=reg,
+            seen=counter(
+                "newsdrop_ingest_files_seen", "Candidate files checked against the ledger."
             ),
-            unchanged=Counter(
+            unchanged=counter(
                 "newsdrop_ingest_files_unchanged",
                 "Files skipped because size and mtime match the ledger (not read).",
-                registry=reg,
             ),
-            touched=Counter(
+            touched=counter(
                 "newsdrop_ingest_files_touched",
                 "Files read whose bytes match the ledger (mtime refreshed, not re-sent).",
-                registry=reg,
             ),
-            published=Counter(
-                "newsdrop_ingest_files_published",
-                "Articles published to the ingested stream.",
-                registry=reg,
+            published=counter(
+                "newsdrop_ingest_files_published", "Articles published to the ingested stream."
             ),
             rejected=rejected,
-            batch_size=Histogram(
+            batch_size=histogram(
                 "newsdrop_ingest_publish_batch_size",
                 "Outcomes per MULTI/EXEC transaction.",
                 buckets=BATCH_BUCKETS,
-                registry=reg,
             ),
-            parse_seconds=Histogram(
+            parse_seconds=histogram(
                 "newsdrop_ingest_parse_seconds",
                 "Time to parse and validate one file.",
                 buckets=PARSE_BUCKETS,
-                registry=reg,
             ),
-            lag_seconds=Histogram(
+            lag_seconds=histogram(
                 "newsdrop_ingest_lag_seconds",
                 "From the file's mtime to its publish.",
                 buckets=LAG_BUCKETS,
-                registry=reg,
             ),
-            redis_errors=Counter(
+            redis_errors=counter(
                 "newsdrop_redis_connection_errors",
                 "Redis calls that failed with a connection or timeout error.",
-                registry=reg,
             ),
-            backlog=Gauge(
-                "newsdrop_ingest_backlog_files",
-                "Files ready to be read, waiting for the pipeline.",
-                registry=reg,
+            backlog=gauge(
+                "newsdrop_ingest_backlog_files", "Files ready to be read, waiting for the pipeline."
             ),
-            settling=Gauge(
+            settling=gauge(
                 "newsdrop_ingest_settling_files",
                 "Files noticed but not yet complete (waiting to settle).",
-                registry=reg,
             ),
-            backfill_done=Gauge(
+            backfill_done=gauge(
                 "newsdrop_ingest_backfill_done",
                 "1 once the start-up backfill has been fully processed.",
-                registry=reg,
             ),
         )

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import math
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
 
 from newsdrop.ingest import ledger
-from newsdrop.ingest.decisions import LedgerEntry
-from newsdrop.ingest.reader import Published, Rejected, Touched
+from newsdrop.ingest.outcomes import Published, Rejected, Touched
+from newsdrop.ingest.transaction import transaction
+from newsdrop.shared.contract import dead_letter
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.wire import pack_command as pack
-from newsdrop.shared.wire import utc_iso
 
 
 @dataclass(slots=True)
@@ -33,34 +28,15 @@ class Batch:
 
 
 def rejected_fields(item: Rejected, at: datetime) -> dict[str, str | bytes]:
-    """Fields of one ``rejected`` entry: path, reason, detail, size, sha256, at."""
-    return {
-        "path": os.fsencode(item.relative),
-        "reason": item.reason.value,
-        "detail": item.detail,
-        "size": "" if item.stat is None else str(item.stat.size),
-        "sha256": item.sha256,
-        "at": utc_iso(at),
-    }
-
-
-MULTI = pack("MULTI")
-EXEC = pack("EXEC")
-
-
-def ledger_values(batch: Batch) -> dict[bytes, bytes]:
-    values: dict[bytes, bytes] = {}
-    done_items: list[Published | Touched] = [*batch.published, *batch.touched]
-    for done in done_items:
-        entry = LedgerEntry(done.stat.size, done.stat.mtime_ns, done.sha256)
-        values[ledger.field(done.relative)] = entry.encode()
-    for bad in batch.rejected:
-        if bad.stat is None:
-            continue
-        ctime = 0 if bad.sha256 else bad.stat.ctime_ns
-        entry = LedgerEntry(bad.stat.size, bad.stat.mtime_ns, bad.sha256, ctime)
-        values[ledger.field(bad.relative)] = entry.encode()
-    return values
+    """The dead letter of one rejected file (``shared.contract.dead_letter``)."""
+    return dead_letter(
+        path=os.fsencode(item.relative),
+        reason=item.reason,
+        detail=item.detail,
+        size="" if item.stat is None else str(item.stat.size),
+        sha256=item.sha256,
+        at=at,
+    )
 
 
 def commands(keys: Keys, batch: Batch, rejected_maxlen: int, at: datetime) -> list[bytes]:
@@ -73,7 +49,7 @@ def commands(keys: Keys, batch: Batch, rejected_maxlen: int, at: datetime) -> li
         letter = rejected_fields(bad, at)
         pairs = [part for name, value in letter.items() for part in (name, value)]
         packed.append(pack("XADD", keys.rejected, "MAXLEN", "~", rejected_maxlen, "*", *pairs))
-    values = ledger_values(batch)
+    values = ledger.ledger_values([*batch.published, *batch.touched], batch.rejected)
     if values:
         packed.append(pack("HSET", keys.ledger, *(p for pair in values.items() for p in pair)))
     if batch.forget:
@@ -81,43 +57,20 @@ def commands(keys: Keys, batch: Batch, rejected_maxlen: int, at: datetime) -> li
     return packed
 
 
-async def transaction(redis: Redis, packed: Sequence[bytes]) -> list[Any]:
-    """Run pre-packed commands in one MULTI/EXEC on a pooled connection; EXEC's replies.
-
-    Any error reply (at queue time, or inside EXEC) raises ``ResponseError``; a connection
-    left with unread replies is closed, which also discards an open MULTI server-side.
-    """
-    pool = redis.connection_pool
-    connection = await pool.get_connection()  # type: ignore[no-untyped-call]
-    try:
-        await connection.send_packed_command(b"".join([MULTI, *packed, EXEC]))
-        # One deadline for all replies (a per-read timeout costs a timer per command).
-        async with asyncio.timeout(connection.socket_timeout):
-            for _ in range(len(packed) + 1):  # +OK for MULTI, then +QUEUED per command
-                await connection.read_response(timeout=math.inf)
-            replies = await connection.read_response(timeout=math.inf)
-    except BaseException:
-        await connection.disconnect()
-        raise
-    finally:
-        await pool.release(connection)
-    if not isinstance(replies, list):
-        raise ResponseError(f"transaction aborted: EXEC replied {replies!r}")
-    for reply in replies:
-        if isinstance(reply, ResponseError):
-            raise reply
-    return replies
-
-
-async def commit(
-    redis: Redis, keys: Keys, batch: Batch, rejected_maxlen: int, at: datetime
-) -> None:
-    """One MULTI/EXEC: XADD every article and dead letter, then HSET/HDEL the ledger.
+class Publisher:
+    """Commits batches to the streams and the ledger under ``keys``: one MULTI/EXEC each.
 
     The ledger only changes in the transaction that published, so it never claims a file
     that was not sent (at-least-once); a retry after a lost EXEC reply may send twice, which
     the store drops as a duplicate.
     """
-    packed = commands(keys, batch, rejected_maxlen, at)
-    if packed:
-        await transaction(redis, packed)
+
+    def __init__(self, redis: Redis, keys: Keys, rejected_maxlen: int) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.rejected_maxlen = rejected_maxlen
+
+    async def commit(self, batch: Batch, at: datetime) -> None:
+        packed = commands(self.keys, batch, self.rejected_maxlen, at)
+        if packed:
+            await transaction(self.redis, packed)

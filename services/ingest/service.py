@@ -1,7 +1,8 @@
-"""The ingest service's moving parts, started and stopped together.
+"""The ingest service at run time: starts its parts' tasks, stops them in order, answers
+readiness. The parts are built in ``app.py`` (the composition root).
 
 backfill + rescan (walk) ─┐
-watchfiles events ────────┴─► Settler ─► Intake ─► Pipeline (ledger, parse, MULTI/EXEC)
+watchfiles events ────────┴─► Settler ─► ReadyQueue ─► BatchFlow (ledger, parse, MULTI/EXEC)
 """
 
 from __future__ import annotations
@@ -10,143 +11,137 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-from newsdrop.ingest.decisions import progress
-from newsdrop.ingest.intake import Intake
+from newsdrop.ingest.backfill import Backfill
+from newsdrop.ingest.batch_flow import PREPARE_LOOPS, BatchFlow
+from newsdrop.ingest.lease_probe import enable_lease_probe
 from newsdrop.ingest.metrics import IngestMetrics
-from newsdrop.ingest.pipeline import PREPARE_LOOPS, Pipeline, PipelineConfig
-from newsdrop.ingest.pool import ParserPool, default_workers
-from newsdrop.ingest.reader import ParseConfig
+from newsdrop.ingest.parser_pool import ParserPool
+from newsdrop.ingest.ready_queue import ReadyQueue
 from newsdrop.ingest.redis_link import RedisLink
-from newsdrop.ingest.settle import Settler, enable_lease_probe
-from newsdrop.ingest.watcher import Watcher, scan
-from newsdrop.shared.backoff import backoff_seconds
+from newsdrop.ingest.rescan import Rescanner
+from newsdrop.ingest.scan import Refusals
+from newsdrop.ingest.settler import Settler
+from newsdrop.ingest.watcher import Watcher
 from newsdrop.shared.logging import get_logger
-from newsdrop.shared.redis_client import async_redis
-from newsdrop.shared.settings import Settings
+from newsdrop.shared.ops import NotReady
+from newsdrop.shared.retry import ErrorKind, classify
 
 log = get_logger(__name__)
 
-PROGRESS_SECONDS = 5.0
-QUIET_BACKFILL = 100  # above this many files, per-file success lines go to DEBUG
 PING_TIMEOUT = 1.0
+REDIS_AUTH = "redis_auth"  # readiness reason: Redis refuses our credentials
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    inbox: Path
+    prefix: str
+    settle_seconds: float
+    rescan_seconds: float  # 0: no periodic rescan
+    graceful_timeout: float
 
 
 class IngestService:
     def __init__(
         self,
-        settings: Settings,
+        config: ServiceConfig,
         *,
-        redis: Redis | None = None,
-        metrics: IngestMetrics | None = None,
+        redis: Redis,
+        owns_redis: bool,
+        metrics: IngestMetrics,
+        link: RedisLink,
+        ready: ReadyQueue,
+        settler: Settler,
+        watcher: Watcher,
+        parser: ParserPool,
+        flow: BatchFlow,
+        backfill: Backfill,
+        rescanner: Rescanner,
+        refusals: Refusals,
     ) -> None:
-        self.settings = settings
-        self.inbox = settings.inbox.expanduser().absolute()
-        self.metrics = metrics or IngestMetrics.create()
-        self._redis = redis
-        self._owns_redis = redis is None
-        self.intake = Intake()
-        self.settler = Settler(self.inbox, settings.settle_seconds, self.intake)
-        self.watcher = Watcher(self.inbox, settings.include, self.settler, self.intake, self.refuse)
-        self.link = RedisLink(self.metrics)
-        self.parser = ParserPool(
-            ParseConfig(
-                settings.max_file_bytes, tuple(settings.volatile_fields), settings.keys.ingested
-            ),
-            default_workers(settings.parse_workers),
-        )
-        self.backfill_done = asyncio.Event()
-        self.backfill_total = 0
-        self._backfill_paths: list[str] = []  # in the order they were offered
-        self._backfill_left = 0  # paths before this index have left the pipeline
-        self._refused: set[str] = set()
+        self.config = config
+        self.redis = redis
+        self._owns_redis = owns_redis
+        self.metrics = metrics
+        self.link = link
+        self.ready = ready
+        self.settler = settler
+        self.watcher = watcher
+        self.parser = parser
+        self.flow = flow
+        self.backfill = backfill
+        self.rescanner = rescanner
+        self.refusals = refusals
         self._stop_watching = asyncio.Event()
-        self._pipeline: Pipeline | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self.metrics.backlog.set_function(lambda: len(self.intake))
-        self.metrics.settling.set_function(lambda: len(self.settler))
 
     @property
-    def redis(self) -> Redis:
-        if self._redis is None:
-            raise RuntimeError("the ingest service is not started")
-        return self._redis
-
-    @property
-    def pipeline(self) -> Pipeline:
-        if self._pipeline is None:
-            raise RuntimeError("the ingest service is not started")
-        return self._pipeline
+    def backfill_done(self) -> asyncio.Event:
+        return self.backfill.done
 
     # Lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        settings = self.settings
-        if self._redis is None:
-            self._redis = async_redis(settings.require_redis_url())
-        self.inbox.mkdir(parents=True, exist_ok=True)
+        config = self.config
+        config.inbox.mkdir(parents=True, exist_ok=True)
         self.settler.probe = enable_lease_probe()
-        self._pipeline = Pipeline(
-            config=PipelineConfig(
-                inbox=self.inbox,
-                move_root=settings.effective_move_dir.expanduser().absolute(),
-                batch=settings.publish_batch,
-                rejected_maxlen=settings.rejected_maxlen,
-                on_success=settings.on_success,
-                on_failure=settings.on_failure,
-            ),
-            redis=self.redis,
-            keys=settings.keys,
-            intake=self.intake,
-            settler=self.settler,
-            parser=self.parser,
-            link=self.link,
-            metrics=self.metrics,
-        )
         log.info(
-            "ingest starting",
-            inbox=str(self.inbox),
-            prefix=settings.prefix,
-            settle_seconds=settings.settle_seconds,
-            rescan_seconds=settings.rescan_seconds,
+            "ingest_starting",
+            inbox=str(config.inbox),
+            prefix=config.prefix,
+            settle_seconds=config.settle_seconds,
+            rescan_seconds=config.rescan_seconds,
             parse_workers=self.parser.workers,
             lease_probe=self.settler.probe,
         )
+        # One call at start, so a wrong URL or password is told even with an idle inbox.
+        self._spawn("connect", self._connect())
         self._spawn("settler", self.settler.run())
         for index in range(PREPARE_LOOPS):
-            self._spawn(f"prepare-{index}", self.pipeline.prepare_loop())
-        self._spawn("commit", self.pipeline.commit_loop())
-        self._spawn("watcher", self._watch())
-        self._spawn("backfill", self._backfill())
-        if settings.rescan_seconds > 0:
-            self._spawn("rescan", self._rescan_loop(settings.rescan_seconds))
+            self._spawn(f"prepare-{index}", self.flow.prepare_loop())
+        self._spawn("commit", self.flow.commit_loop())
+        self._spawn(
+            "watcher",
+            self.watcher.keep_watching(
+                self._stop_watching, lambda: self.rescanner.rescan("watcher restart")
+            ),
+        )
+        start_parsers = self._start_parsers if self.parser.workers else None
+        self._spawn("backfill", self.backfill.run(self.watcher.armed, start_parsers))
+        if config.rescan_seconds > 0:
+            self._spawn("rescan", self.rescanner.every(config.rescan_seconds, self.backfill.done))
+
+    async def _connect(self) -> None:
+        await self.link.call("connect", self.redis.ping)
+
+    def _start_parsers(self) -> None:
+        self._spawn("parsers", self.parser.start())
 
     async def stop(self) -> None:
         """Stop noticing files, flush what is being published (within graceful_timeout)."""
-        deadline = time.monotonic() + self.settings.graceful_timeout
+        deadline = time.monotonic() + self.config.graceful_timeout
         self._stop_watching.set()
-        for name in ("rescan", "backfill", "watcher", "settler"):
+        for name in ("connect", "rescan", "backfill", "watcher", "settler"):
             await self._cancel(name)
-        if self._pipeline is not None:
-            self._pipeline.stopping = True
-            with contextlib.suppress(TimeoutError):  # let batches being parsed reach the queue
-                await asyncio.wait_for(
-                    self._pipeline.none_preparing(), max(deadline - time.monotonic(), 0)
-                )
-            for index in range(PREPARE_LOOPS):
-                await self._cancel(f"prepare-{index}")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._pipeline.drained(), max(deadline - time.monotonic(), 0.01)
-                )
+        self.flow.stopping = True
+        with contextlib.suppress(TimeoutError):  # let batches being parsed reach the queue
+            await asyncio.wait_for(self.flow.none_preparing(), max(deadline - time.monotonic(), 0))
+        for index in range(PREPARE_LOOPS):
+            await self._cancel(f"prepare-{index}")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.flow.drained(), max(deadline - time.monotonic(), 0.01))
         await self._cancel("commit")
         self.parser.close()
-        if self._owns_redis and self._redis is not None:
-            await self._redis.aclose()
-        log.info("ingest stopped", **self._totals())
+        if self._owns_redis:
+            await self.redis.aclose()
+        log.info("ingest_stopped", **self.flow.totals.as_fields())
 
     def _spawn(self, name: str, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro, name=f"ingest-{name}")
@@ -155,7 +150,7 @@ class IngestService:
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
-            log.error("ingest task failed", task=task.get_name(), exc_info=task.exception())
+            log.error("ingest_task_failed", task=task.get_name(), exc_info=task.exception())
 
     async def _cancel(self, name: str) -> None:
         task = self._tasks.get(name)
@@ -168,123 +163,19 @@ class IngestService:
     # Readiness ----------------------------------------------------------------------------
 
     async def redis_ok(self) -> bool:
-        if self._redis is None:
-            return False
-        return bool(await asyncio.wait_for(self._redis.ping(), PING_TIMEOUT))
+        """Redis answers PING; refused credentials fail with the reason ``redis_auth``."""
+        if self.link.auth_failed:
+            raise NotReady(REDIS_AUTH)
+        try:
+            return bool(await asyncio.wait_for(self.redis.ping(), PING_TIMEOUT))
+        except RedisError as exc:
+            if classify(exc) is ErrorKind.PERMANENT:
+                raise NotReady(REDIS_AUTH) from exc
+            raise
 
     async def watcher_ok(self) -> bool:
         task = self._tasks.get("watcher")
         return self.watcher.armed.is_set() and task is not None and not task.done()
 
     async def backfill_ok(self) -> bool:
-        return self.backfill_done.is_set()
-
-    # Sources ------------------------------------------------------------------------------
-
-    def refuse(self, relative: str, target: str) -> None:
-        if relative not in self._refused:
-            self._refused.add(relative)
-            log.warning("symlink points outside the inbox: refused", path=relative, target=target)
-
-    async def _watch(self) -> None:
-        attempt = 0
-        while not self._stop_watching.is_set():
-            try:
-                await self.watcher.run(self._stop_watching)
-                return
-            except Exception as exc:
-                self.watcher.armed.clear()
-                attempt += 1
-                delay = backoff_seconds(attempt, base=1.0, cap=30.0)
-                log.error("file watcher failed; restarting", error=str(exc), retry_in=delay)
-                await asyncio.sleep(delay)
-                await self._rescan("watcher restart")
-
-    async def _backfill(self) -> None:
-        await self.watcher.armed.wait()  # watch first, then list: nothing falls in between
-        started = time.monotonic()
-        loop = asyncio.get_running_loop()
-
-        def start_parsers() -> None:  # from the scan's thread, once the backfill looks big
-            # (the coroutine is made on the loop: never an un-awaited one if we stop first)
-            loop.call_soon_threadsafe(lambda: self._spawn("parsers", self.parser.start()))
-
-        many = (2 * self.settings.publish_batch, start_parsers) if self.parser.workers else None
-        found = await asyncio.to_thread(scan, self.inbox, self.settings.include, self.refuse, many)
-        self.backfill_total = len(found)
-        self._backfill_paths = [item.relative for item in found]
-        self._backfill_left = 0
-        self.pipeline.quiet = len(found) > QUIET_BACKFILL
-        log.info("backfill started", files=len(found))
-        for index, item in enumerate(found):
-            self.settler.offer(item.relative, item.stat)
-            if index % 1000 == 999:
-                await asyncio.sleep(0)
-        last_report = time.monotonic()
-        while self._prune_outstanding():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.pipeline.committed.wait(), 0.5)
-            if time.monotonic() - last_report >= PROGRESS_SECONDS:
-                last_report = time.monotonic()
-                done = self._backfill_left
-                report = progress(done, len(found), last_report - started)
-                log.info(
-                    "backfill progress",
-                    done=report.done,
-                    total=report.total,
-                    files_per_second=report.rate,
-                    eta_seconds=report.eta_seconds,
-                )
-        self.pipeline.quiet = False
-        self.backfill_done.set()
-        self.metrics.backfill_done.set(1)
-        elapsed = time.monotonic() - started
-        log.info(
-            "backfill done",
-            files=len(found),
-            seconds=round(elapsed, 3),
-            files_per_second=round(len(found) / elapsed, 1) if elapsed > 0 else None,
-            **self._totals(),
-        )
-
-    def _prune_outstanding(self) -> bool:
-        """True while backfill files are still in the pipeline (settling, queued, in flight).
-
-        Files leave in about the order they were offered, so this walks past the ones that
-        left and stops at the first still inside: O(files) over the whole backfill, not per
-        commit. (The progress count lags while an early file is held up, never leads.)
-        """
-        paths, index = self._backfill_paths, self._backfill_left
-        while index < len(paths) and not (
-            self.intake.busy(paths[index]) or self.settler.holds(paths[index])
-        ):
-            index += 1
-        self._backfill_left = index
-        return index < len(paths)
-
-    async def _rescan_loop(self, interval: float) -> None:
-        await self.backfill_done.wait()
-        while True:
-            await asyncio.sleep(interval)
-            await self._rescan("periodic rescan")
-
-    async def _rescan(self, why: str) -> None:
-        found = await asyncio.to_thread(scan, self.inbox, self.settings.include, self.refuse)
-        offered = 0
-        for item in found:
-            if not (self.intake.busy(item.relative) or self.settler.holds(item.relative)):
-                self.settler.offer(item.relative, item.stat)
-                offered += 1
-        log.debug("rescan", why=why, files=len(found), offered=offered)
-
-    def _totals(self) -> dict[str, int]:
-        if self._pipeline is None:
-            return {}
-        totals = self._pipeline.totals
-        return {
-            "seen": totals.seen,
-            "published": totals.published,
-            "rejected": totals.rejected,
-            "unchanged": totals.unchanged,
-            "touched": totals.touched,
-        }
+        return self.backfill.done.is_set()

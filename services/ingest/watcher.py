@@ -1,21 +1,21 @@
-"""Where files come from: the start-up backfill / periodic rescan walk, and live inotify events."""
+"""Live file events: inotify (via watchfiles) turned into settler offers and queue forgets."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import stat as stat_module
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
 
 from watchfiles import Change, awatch
 
-from newsdrop.ingest.decisions import FileStat
-from newsdrop.ingest.intake import Intake
-from newsdrop.ingest.settle import Settler
-from newsdrop.shared.files import is_candidate_file_name, is_candidate_name, is_ignored_name
+from newsdrop.ingest.ready_queue import ReadyQueue
+from newsdrop.ingest.scan import Refuse, inside, scan
+from newsdrop.ingest.settler import Settler
+from newsdrop.shared.files import is_candidate_name, is_ignored_name
 from newsdrop.shared.logging import get_logger
+from newsdrop.shared.retry import backoff_seconds
 
 log = get_logger(__name__)
 
@@ -25,83 +25,19 @@ log = get_logger(__name__)
 DEBOUNCE_MS = 50
 STEP_MS = 1
 
-Refuse = Callable[[str, str], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    relative: str
-    stat: FileStat
-
-
-def inside(target: str, real_root: str) -> bool:
-    return target == real_root or target.startswith(real_root.rstrip(os.sep) + os.sep)
-
-
-def scan(
-    inbox: Path,
-    include: str,
-    refuse: Refuse,
-    many: tuple[int, Callable[[], None]] | None = None,
-) -> list[Found]:
-    """Every candidate file under ``inbox``, oldest mtime first.
-
-    Hidden folders are not entered, folder symlinks not followed, file symlinks resolving
-    outside the inbox refused; non-regular files (FIFOs, sockets, devices) are ignored.
-    ``many=(n, callback)``: ``callback()`` once, as soon as ``n`` files are found (the
-    backfill starts its parser processes while the walk goes on).
-    """
-    threshold, on_many = many if many is not None else (0, None)
-    real_root = os.path.realpath(inbox)
-    found: list[Found] = []
-    stack: list[tuple[str, str]] = [(str(inbox), "")]
-    while stack:
-        directory, base = stack.pop()
-        try:
-            entries = list(os.scandir(directory))
-        except OSError as exc:
-            log.warning("cannot list folder", path=base or ".", error=str(exc))
-            continue
-        for entry in entries:
-            name = entry.name
-            if name.startswith("."):
-                continue
-            relative = base + name
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, relative + "/"))
-                    continue
-                if not is_candidate_file_name(name, include):
-                    continue
-                if entry.is_symlink():
-                    target = os.path.realpath(entry.path)
-                    if not inside(target, real_root):
-                        refuse(relative, target)
-                        continue
-                st = entry.stat()
-            except OSError:
-                continue  # vanished meanwhile, or a dangling link
-            if stat_module.S_ISREG(st.st_mode):
-                found.append(Found(relative, FileStat.of(st)))
-                if on_many is not None and len(found) >= threshold:
-                    on_many()
-                    on_many = None
-    found.sort(key=lambda item: item.stat.mtime_ns)
-    return found
-
 
 class Watcher:
-    """Turns inotify events (via watchfiles) into settler offers and intake forgets."""
+    """Turns inotify events (via watchfiles) into settler offers and ready-queue forgets."""
 
     def __init__(
-        self, inbox: Path, include: str, settler: Settler, intake: Intake, refuse: Refuse
+        self, inbox: Path, include: str, settler: Settler, ready: ReadyQueue, refuse: Refuse
     ) -> None:
         self.inbox = inbox
         self.root = str(inbox)
         self.real_root = os.path.realpath(inbox)
         self.include = include
         self.settler = settler
-        self.intake = intake
+        self.ready = ready
         self.refuse = refuse
         self.armed = asyncio.Event()
 
@@ -121,6 +57,24 @@ class Watcher:
             and relative != "."
             and not is_ignored_name(PurePosixPath(relative))
         )
+
+    async def keep_watching(
+        self, stop: asyncio.Event, after_restart: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Watch until ``stop``; a failed watch restarts with backoff (1 s doubling to 30 s),
+        then ``after_restart`` (a rescan) finds what changed meanwhile."""
+        attempt = 0
+        while not stop.is_set():
+            try:
+                await self.run(stop)
+                return
+            except Exception as exc:
+                self.armed.clear()
+                attempt += 1
+                delay = backoff_seconds(attempt, base=1.0, cap=30.0)
+                log.error("watcher_failed", error=str(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                await after_restart()
 
     async def run(self, stop: asyncio.Event) -> None:
         changes_iter = awatch(
@@ -153,7 +107,7 @@ class Watcher:
             if change == Change.deleted:
                 if not os.path.lexists(path):
                     self.settler.drop(relative)
-                    self.intake.forget(relative)
+                    self.ready.forget(relative)
                 continue
             self.noticed(relative, path, arrived=change == Change.added)
 

@@ -22,7 +22,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from newsdrop.shared.backoff import Backoff
+from newsdrop.shared.retry import Backoff
 from newsdrop.store.argv_path import ArgvPath
 from newsdrop.store.config import ConsumerConfig, ScheduleConfig
 from newsdrop.store.hot_path import HotPath

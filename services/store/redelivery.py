@@ -15,8 +15,8 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 
+from newsdrop.shared.contract import dead_letter
 from newsdrop.shared.parse import Reason
-from newsdrop.shared.wire import utc_iso
 from newsdrop.store.config import ConsumerConfig, RedeliveryConfig
 from newsdrop.store.metrics import StoreMetrics
 from newsdrop.store.replies import RawEntry, RawFields, field_text, text
@@ -70,16 +70,16 @@ class Redelivery:
     async def deadletter(
         self, entry_id: str, fields: RawFields, detail: str, deliveries: int
     ) -> None:
-        letter = {
-            "path": field_text(fields, "path"),
-            "reason": Reason.STORE_ERROR.value,
-            "detail": f"{detail} (after {deliveries} deliveries)",
-            "size": field_text(fields, "size"),
-            "sha256": field_text(fields, "sha256"),
-            "at": utc_iso(datetime.now(UTC)),
-            "id": field_text(fields, "id"),
-            "entry_id": entry_id,
-        }
+        letter = dead_letter(
+            path=field_text(fields, "path"),
+            reason=Reason.STORE_ERROR,
+            detail=f"{detail} (after {deliveries} deliveries)",
+            size=field_text(fields, "size"),
+            sha256=field_text(fields, "sha256"),
+            at=datetime.now(UTC),
+            entry_id=entry_id,
+            article_id=field_text(fields, "id"),
+        )
         if await self.scripts.deadletter(entry_id, letter, self.rejected_maxlen):
             self.metrics.dead_lettered.inc()
             self.log.error("message_dead_lettered", entry_id=entry_id, detail=letter["detail"])

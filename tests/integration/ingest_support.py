@@ -13,6 +13,7 @@ from typing import Any
 
 import redis
 
+from newsdrop.ingest.app import build_service
 from newsdrop.ingest.service import IngestService
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.settings import Settings
@@ -39,7 +40,7 @@ def ingest_settings(inbox: Path, url: str, keys: Keys, **overrides: object) -> S
 
 @contextlib.asynccontextmanager
 async def running(settings: Settings, *, backfilled: bool = True) -> AsyncIterator[IngestService]:
-    service = IngestService(settings)
+    service = build_service(settings)
     await service.start()
     try:
         if backfilled:
@@ -62,11 +63,11 @@ async def until(predicate: Callable[[], bool], what: str, limit: float = DEFAULT
 async def quiet(service: IngestService, seconds: float = 0.6) -> None:
     """Wait until nothing is settling or in flight, then a little longer (for negatives)."""
     await until(
-        lambda: len(service.settler) == 0 and service.intake.idle(), "the service to go idle"
+        lambda: len(service.settler) == 0 and service.ready.idle(), "the service to go idle"
     )
     await asyncio.sleep(seconds)
     await until(
-        lambda: len(service.settler) == 0 and service.intake.idle(), "the service to go idle"
+        lambda: len(service.settler) == 0 and service.ready.idle(), "the service to go idle"
     )
 
 

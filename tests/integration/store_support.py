@@ -11,11 +11,11 @@ from pathlib import Path
 import psutil
 import redis
 
+from newsdrop.shared.contract import Source, ingested_fields
 from newsdrop.shared.keys import STORE_GROUP, Keys
 from newsdrop.shared.parse import Parsed, parse_article
 from newsdrop.shared.redis_client import async_redis
 from newsdrop.shared.settings import Settings
-from newsdrop.shared.wire import Source, ingested_fields
 from newsdrop.store.app import build_consumer
 from newsdrop.store.loop import StoreConsumer
 from newsdrop.store.metrics import StoreMetrics

@@ -9,9 +9,9 @@ from pathlib import Path
 import orjson
 import redis
 
-from newsdrop.ingest.decisions import LedgerEntry
+from newsdrop.ingest.ledger import LedgerEntry
+from newsdrop.shared.contract import CHANGELOG_FIELDS
 from newsdrop.shared.keys import Keys
-from newsdrop.shared.wire import CHANGELOG_FIELDS
 
 from .ingest_support import (
     corpus_files,
@@ -47,7 +47,7 @@ def test_corpus_backfill_restart_rewrite_touch(
         async with running(settings) as service:
             await until(lambda: redis_client.xlen(keys.ingested) >= 150, "150 entries")
             await quiet(service, 0.3)
-            assert service.pipeline.totals.published == 150
+            assert service.flow.totals.published == 150
 
     run(first_run())
     published = entries(redis_client, keys.ingested)
@@ -67,8 +67,8 @@ def test_corpus_backfill_restart_rewrite_touch(
     async def restart() -> None:
         async with running(settings) as service:
             await quiet(service, 0.3)
-            assert service.pipeline.totals.unchanged == 150
-            assert service.pipeline.totals.published == 0
+            assert service.flow.totals.unchanged == 150
+            assert service.flow.totals.published == 0
 
     run(restart())
     assert redis_client.xlen(keys.ingested) == 150
@@ -83,7 +83,7 @@ def test_corpus_backfill_restart_rewrite_touch(
             os.utime(inbox / touched, ns=(1_000_000_000, 2_000_000_000))
             await until(lambda: redis_client.xlen(keys.ingested) == 151, "one more entry")
             await quiet(service)
-            assert service.pipeline.totals.touched == 1
+            assert service.flow.totals.touched == 1
 
     run(rewrite_and_touch())
     published = entries(redis_client, keys.ingested)

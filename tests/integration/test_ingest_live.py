@@ -9,7 +9,7 @@ from pathlib import Path
 
 import redis
 
-from newsdrop.ingest.decisions import LedgerEntry
+from newsdrop.ingest.ledger import LedgerEntry
 from newsdrop.shared.keys import Keys
 
 from .ingest_support import (
@@ -123,7 +123,7 @@ def test_rewrite_touch_delete(
             await until(lambda: redis_client.xlen(keys.ingested) == 3, "the rewrite")
             # touched, same bytes: not sent, ledger mtime refreshed
             os.utime(inbox / "b.md", ns=(5_000_000_000, 5_000_000_000))
-            await until(lambda: service.pipeline.totals.touched == 1, "the touch")
+            await until(lambda: service.flow.totals.touched == 1, "the touch")
             # deleted: nothing sent, the ledger forgets the path
             (inbox / "a.md").unlink()
             await until(lambda: not redis_client.hexists(keys.ledger, "a.md"), "the forget")
@@ -167,7 +167,7 @@ def test_ignored_names_non_regular_files_and_escaping_symlinks(
             rename_in(tmp_path / "out", inbox, "sentinel.md", four)
             await until(lambda: redis_client.xlen(keys.ingested) >= 3, "the regular files")
             await quiet(service)
-            assert service._refused == {"early-escape.md", "live-escape.md"}
+            assert service.refusals.paths == {"early-escape.md", "live-escape.md"}
 
     run(scenario())
     assert sorted(paths(redis_client, keys.ingested)) == [

@@ -102,9 +102,9 @@ def test_newsdrop_ingest_process(
     assert lines, "no log lines"
     assert all(line.get("service") == "ingest" for line in lines)
     events = [line["event"] for line in lines]
-    assert "backfill done" in events
-    assert "ingest stopped" in events
-    published = [line for line in lines if line["event"] == "published"]
+    assert "backfill_done" in events
+    assert "ingest_stopped" in events
+    published = [line for line in lines if line["event"] == "file_published"]
     assert [line["path"] for line in published if line["path"] == "live.md"] == ["live.md"]
     assert all(len(line["id"]) == 32 for line in published)
 

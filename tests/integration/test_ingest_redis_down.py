@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import redis
+from structlog.testing import capture_logs
 
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.redis_server import EmbeddedRedis
@@ -38,7 +39,7 @@ def test_files_dropped_while_redis_is_down_arrive_when_it_is_back(
                     await asyncio.sleep(0.2)
             (inbox / "before-0.md").write_bytes(files[0] + b"\n# rewritten\n")
             await until(lambda: not service.link.up, "the outage to be noticed")
-            await until(lambda: service.intake.inflight > 0, "files waiting for Redis")
+            await until(lambda: service.ready.inflight > 0, "files waiting for Redis")
             assert not await _ready(service)
             await asyncio.sleep(1.0)
 
@@ -50,7 +51,17 @@ def test_files_dropped_while_redis_is_down_arrive_when_it_is_back(
             assert service.link.outages == 1  # one warning, not one per retry
             assert service.metrics.redis_errors._value.get() >= 1
 
-    run(scenario())
+    with capture_logs() as logs:
+        run(scenario())
+    # one warning when Redis goes away, one line when it is back: no flood, no other story
+    [down] = [entry for entry in logs if entry["event"] == "redis_unavailable"]
+    assert down["log_level"] == "warning"
+    assert down["during"] in {"publish", "ledger lookup"}
+    assert down["error"].split(":")[0] in {"ConnectionError", "TimeoutError"}
+    [back] = [entry for entry in logs if entry["event"] == "redis_recovered"]
+    assert back["log_level"] == "info"
+    assert back["down_seconds"] > 0 and back["failed_attempts"] >= 1
+    assert not [entry for entry in logs if entry["event"] == "redis_auth_failed"]
     assert xlen() == 41
     paths = [fields["path"] for _id, fields in client.xrange(keys.ingested)]
     assert sorted(set(paths)) == sorted(

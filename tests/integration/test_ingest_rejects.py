@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from newsdrop.ingest.decisions import FileStat, LedgerEntry
+from newsdrop.ingest.file_stat import FileStat
+from newsdrop.ingest.ledger import LedgerEntry
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.parse import Reason
 
@@ -57,7 +58,7 @@ def test_every_reason_code_is_dead_lettered_and_the_service_keeps_working(
                 await until(lambda i=index: redis_client.xlen(keys.ingested) == i + 1, name)
                 await until(lambda i=index: redis_client.xlen(keys.rejected) == i + 1, name)
             # a file that vanished between being noticed and being read
-            service.intake.put("vanished.md", FileStat(10, 1, 1))
+            service.ready.put("vanished.md", FileStat(10, 1, 1))
             await until(lambda: redis_client.xlen(keys.rejected) == len(drops) + 1, "vanished")
             await quiet(service, 0.2)
 
@@ -83,7 +84,7 @@ def test_every_reason_code_is_dead_lettered_and_the_service_keeps_working(
     async def restart() -> None:
         async with running(settings) as service:
             await quiet(service, 0.2)
-            assert service.pipeline.totals.unchanged == 14
+            assert service.flow.totals.unchanged == 14
 
     run(restart())
     assert redis_client.xlen(keys.rejected) == len(drops) + 1  # not retried: bytes unchanged

@@ -12,7 +12,7 @@ import pytest
 import redis
 from redis.exceptions import ResponseError
 
-from newsdrop.ingest.publisher import transaction
+from newsdrop.ingest.transaction import transaction
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.redis_client import async_redis
 from newsdrop.shared.wire import pack_command, xadd_command

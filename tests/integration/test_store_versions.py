@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import redis
 
+from newsdrop.shared.contract import CHANGELOG_FIELDS
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.version import Decision, decide
-from newsdrop.shared.wire import CHANGELOG_FIELDS
 from tests.integration.store_support import (
     drain,
     entry_fields,

@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 import redis
 
+from newsdrop.shared.contract import CHANGELOG_FIELDS
 from newsdrop.shared.keys import STORE_GROUP, Keys
 from newsdrop.shared.parse import (
     DEFAULT_MAX_BYTES,
@@ -39,7 +40,6 @@ from newsdrop.shared.parse import (
     parse_article,
 )
 from newsdrop.shared.version import version_string
-from newsdrop.shared.wire import CHANGELOG_FIELDS
 
 # Keys the ingest adds to the article JSON on top of the file's own fields (wire.article_json).
 ADDED_ARTICLE_KEYS = ("id", "url", "source", "ingestedAt")

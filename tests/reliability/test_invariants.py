@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import redis
 
+from newsdrop.shared.contract import Source, ingested_fields
 from newsdrop.shared.keys import STORE_GROUP, Keys
 from newsdrop.shared.parse import Parsed, parse_article
 from newsdrop.shared.version import Decision, decide
-from newsdrop.shared.wire import Source, ingested_fields
 
 from .inbox import ArticleFactory
 from .invariants import Drop, Expected, check, wait_for_invariants

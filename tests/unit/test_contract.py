@@ -5,9 +5,19 @@ from pathlib import Path
 
 import orjson
 
-from newsdrop.shared.contract import ChangelogArticle, asyncapi_document
-from newsdrop.shared.parse import Parsed, parse_article
-from newsdrop.shared.wire import CHANGELOG_FIELDS, Source, ingested_fields
+from newsdrop.shared.asyncapi import asyncapi_document
+from newsdrop.shared.contract import (
+    CHANGELOG_FIELDS,
+    DEAD_LETTER_FIELDS,
+    INGESTED_FIELDS,
+    STORE_DEAD_LETTER_FIELDS,
+    ChangelogArticle,
+    Source,
+    dead_letter,
+    ingested_fields,
+    ingested_pairs,
+)
+from newsdrop.shared.parse import Parsed, Reason, parse_article
 from scripts.docs_gen import render
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "contract"
@@ -37,6 +47,70 @@ def test_changelog_article_matches_its_schema_model(corpus: Path) -> None:
     }
     assert document["ingestedAt"] == "2026-01-02T03:04:05.000Z"
     assert set(CHANGELOG_FIELDS) <= set(fields)
+
+
+def test_field_lists_of_every_stream() -> None:
+    assert CHANGELOG_FIELDS == ("id", "url", "version", "content_hash", "article")
+    assert (
+        *CHANGELOG_FIELDS,
+        *("path", "mtime_ns", "size", "sha256", "ingested_at"),
+    ) == INGESTED_FIELDS
+    assert DEAD_LETTER_FIELDS == ("path", "reason", "detail", "size", "sha256", "at")
+    assert (*DEAD_LETTER_FIELDS, "id", "entry_id") == STORE_DEAD_LETTER_FIELDS
+
+
+def test_ingested_builder_writes_the_fields_in_order(corpus: Path) -> None:
+    path = sorted((corpus / "news").glob("*.md"))[0]
+    parsed = parse_article(path.read_bytes())
+    assert isinstance(parsed, Parsed)
+    source = Source(path="a/b.md", mtime_ns=1_600_000_000_000_000_000, size=7, sha256="cd" * 32)
+    pairs = ingested_pairs(parsed, source, datetime(2026, 1, 2, tzinfo=UTC))
+    assert pairs[::2] == INGESTED_FIELDS
+    fields = dict(zip(pairs[::2], pairs[1::2], strict=True))
+    assert (fields["id"], fields["url"], fields["content_hash"]) == (
+        parsed.id,
+        parsed.url,
+        parsed.content_hash,
+    )
+    assert (fields["path"], fields["mtime_ns"], fields["size"]) == (
+        "a/b.md",
+        "1600000000000000000",
+        "7",
+    )
+    assert (fields["sha256"], fields["ingested_at"]) == ("cd" * 32, "2026-01-02T00:00:00.000Z")
+
+
+def test_one_dead_letter_builder_for_both_services() -> None:
+    at = datetime(2026, 3, 4, 5, 6, 7, 890_000, tzinfo=UTC)
+    ingest = dead_letter(
+        path=b"in/caf\xc3\xa9.md",
+        reason=Reason.YAML_ERROR,
+        detail="line 2",
+        size="12",
+        sha256="ef" * 32,
+        at=at,
+    )
+    assert ingest == {
+        "path": b"in/caf\xc3\xa9.md",
+        "reason": "yaml_error",
+        "detail": "line 2",
+        "size": "12",
+        "sha256": "ef" * 32,
+        "at": "2026-03-04T05:06:07.890Z",
+    }
+    assert tuple(ingest) == DEAD_LETTER_FIELDS
+    store = dead_letter(
+        path="a.md",
+        reason=Reason.STORE_ERROR,
+        detail="boom (after 5 deliveries)",
+        size="",
+        sha256="",
+        at=at,
+        entry_id="1-0",
+        article_id="0" * 32,
+    )
+    assert tuple(store) == STORE_DEAD_LETTER_FIELDS
+    assert (store["reason"], store["id"], store["entry_id"]) == ("store_error", "0" * 32, "1-0")
 
 
 def test_asyncapi_documents_name_the_streams() -> None:

@@ -9,7 +9,7 @@ import logging
 from newsdrop.shared.logging import configure_logging, get_logger
 from newsdrop.shared.settings import LogFormat
 configure_logging("ingest", "INFO", LogFormat.JSON)
-get_logger().info("file_published", path="a/b.md", id="abc")
+get_logger("newsdrop.ingest.accounting").info("file_published", path="a/b.md", id="abc")
 get_logger().debug("hidden")
 logging.getLogger("faststream").warning("from stdlib")
 """
@@ -30,9 +30,11 @@ def test_json_lines_carry_service_and_context() -> None:
         "info",
     )
     assert "timestamp" in first
+    assert first["logger"] == "newsdrop.ingest.accounting"  # logger names are kept
     assert second["service"] == "ingest"
     assert second["event"] == "from stdlib"
     assert second["level"] == "warning"
+    assert second["logger"] == "faststream"
     assert result.stdout == ""
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from newsdrop.shared.backoff import Backoff
+from newsdrop.shared.retry import Backoff
 from newsdrop.shared.state import read_state_url
 from newsdrop.shared.urls import id_for_url
 from newsdrop.store.queries import Change, resolve_article_id

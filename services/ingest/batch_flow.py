@@ -1,4 +1,5 @@
-"""Ready files -> ledger check -> read/parse -> one MULTI/EXEC per batch -> after-actions.
+"""The batch flow: ready files -> ledger check -> read/parse -> one MULTI/EXEC per batch ->
+accounting and after-actions.
 
 Two stages joined by a short queue, so the next batch is read and parsed while the previous
 one is being committed.
@@ -8,56 +9,41 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from redis.asyncio import Redis
-
-from newsdrop.ingest import after, ledger, publisher
-from newsdrop.ingest.decisions import FileStat, known_digest, needs_read
-from newsdrop.ingest.intake import Intake
+from newsdrop.ingest.accounting import Totals, account
+from newsdrop.ingest.after_actions import AfterActionConfig, apply_to_batch
+from newsdrop.ingest.file_stat import FileStat
+from newsdrop.ingest.jobs import Job
+from newsdrop.ingest.ledger import LedgerReader, known_digest, needs_read
 from newsdrop.ingest.metrics import IngestMetrics
-from newsdrop.ingest.pool import ParserPool
-from newsdrop.ingest.reader import Job, Published, Rejected, Skipped, Touched, Unsettled
+from newsdrop.ingest.outcomes import Published, Rejected, Skipped, Touched, Unsettled
+from newsdrop.ingest.parser_pool import ParserPool
+from newsdrop.ingest.publisher import Batch, Publisher
+from newsdrop.ingest.ready_queue import ReadyQueue
 from newsdrop.ingest.redis_link import RedisLink
-from newsdrop.ingest.settle import Settler
-from newsdrop.shared.keys import Keys
+from newsdrop.ingest.settler import Settler
 from newsdrop.shared.logging import get_logger
-from newsdrop.shared.settings import AfterAction
 
 log = get_logger(__name__)
 
 # Batches read and parsed at once (each by its own prepare loop).
 PREPARE_LOOPS = 2
-# Batches larger than this log successes at DEBUG: per-file INFO lines would bound throughput.
-QUIET_BATCH = 20
 
 
 @dataclass(frozen=True, slots=True)
-class PipelineConfig:
+class FlowConfig:
     inbox: Path
-    move_root: Path
-    batch: int
-    rejected_maxlen: int
-    on_success: AfterAction
-    on_failure: AfterAction
-
-
-@dataclass(slots=True)
-class Totals:
-    seen: int = 0
-    unchanged: int = 0
-    touched: int = 0
-    published: int = 0
-    rejected: int = 0
+    batch: int  # files per batch (one MULTI/EXEC)
+    after: AfterActionConfig
 
 
 @dataclass(slots=True)
 class Prepared:
     taken: list[str]
-    batch: publisher.Batch
+    batch: Batch
     unsettled: list[str] = field(default_factory=list)
 
 
@@ -66,25 +52,25 @@ def gone(inbox: Path, paths: list[str]) -> list[str]:
     return [path for path in paths if not os.path.lexists(inbox / path)]
 
 
-class Pipeline:
+class BatchFlow:
     def __init__(
         self,
         *,
-        config: PipelineConfig,
-        redis: Redis,
-        keys: Keys,
-        intake: Intake,
+        config: FlowConfig,
+        ready: ReadyQueue,
         settler: Settler,
+        ledger: LedgerReader,
         parser: ParserPool,
+        publisher: Publisher,
         link: RedisLink,
         metrics: IngestMetrics,
     ) -> None:
         self.config = config
-        self.redis = redis
-        self.keys = keys
-        self.intake = intake
+        self.ready = ready
         self.settler = settler
+        self.ledger = ledger
         self.parser = parser
+        self.publisher = publisher
         self.link = link
         self.metrics = metrics
         self.totals = Totals()
@@ -102,7 +88,7 @@ class Pipeline:
         """One of PREPARE_LOOPS: while one waits on the parser, the next batch is looked up
         and queued, so the parser processes never wait for the main process between batches."""
         while not self.stopping:
-            items, forget = await self.intake.take(self.config.batch)
+            items, forget = await self.ready.take(self.config.batch)
             self.preparing += 1
             self._none_preparing.clear()
             try:
@@ -120,9 +106,7 @@ class Pipeline:
         taken = [relative for relative, _ in items]
         self.metrics.seen.inc(len(items))
         self.totals.seen += len(items)
-        entries = await self.link.call(
-            "ledger lookup", lambda: ledger.lookup(self.redis, self.keys.ledger, taken)
-        )
+        entries = await self.link.call("ledger lookup", lambda: self.ledger.lookup(taken))
         jobs: list[Job] = []
         inbox = str(self.config.inbox)  # os.path, not pathlib: this runs for every file
         for (relative, stat), entry in zip(items, entries, strict=True):
@@ -132,7 +116,7 @@ class Pipeline:
         unchanged = len(items) - len(jobs)
         self.metrics.unchanged.inc(unchanged)
         self.totals.unchanged += unchanged
-        batch = publisher.Batch(forget=gone(self.config.inbox, forget))
+        batch = Batch(forget=gone(self.config.inbox, forget))
         prepared = Prepared(taken, batch)
         for outcome in await self.parser.run(jobs):
             if isinstance(outcome, Published):
@@ -144,7 +128,7 @@ class Pipeline:
             elif isinstance(outcome, Unsettled):
                 prepared.unsettled.append(outcome.relative)
             elif isinstance(outcome, Skipped):
-                log.debug("ignored", path=outcome.relative, detail=outcome.detail)
+                log.debug("file_ignored", path=outcome.relative, detail=outcome.detail)
         return prepared
 
     # Stage 2: commit, then tell -------------------------------------------------------------
@@ -165,64 +149,12 @@ class Pipeline:
         batch = prepared.batch
         if len(batch):
             at = datetime.now(UTC)
-            await self.link.call(
-                "publish",
-                lambda: publisher.commit(
-                    self.redis, self.keys, batch, self.config.rejected_maxlen, at
-                ),
-            )
+            await self.link.call("publish", lambda: self.publisher.commit(batch, at))
             self.metrics.batch_size.observe(len(batch))
-        self._account(batch)
-        await self._after_actions(batch)
-        self.intake.release(prepared.taken)
+        account(batch, self.metrics, self.totals, quiet=self.quiet)
+        await apply_to_batch(self.config.after, batch.published, batch.rejected)
+        self.ready.release(prepared.taken)
         for relative in prepared.unsettled:
             self.settler.offer(relative)
         self.committed.set()
         self.committed.clear()
-
-    def _account(self, batch: publisher.Batch) -> None:
-        now_ns = time.time_ns()
-        quiet = self.quiet or len(batch) > QUIET_BATCH
-        emit = log.debug if quiet else log.info
-        self.metrics.published.inc(len(batch.published))
-        for item in batch.published:
-            self.metrics.parse_seconds.observe(item.parse_seconds)
-            self.metrics.lag_seconds.observe(max(now_ns - item.stat.mtime_ns, 0) / 1e9)
-            emit("published", path=item.relative, id=item.id)
-        for bad in batch.rejected:
-            self.metrics.rejected.labels(reason=bad.reason.value).inc()
-            if bad.parse_seconds:
-                self.metrics.parse_seconds.observe(bad.parse_seconds)
-            log.warning("rejected", path=bad.relative, reason=bad.reason.value, detail=bad.detail)
-        self.metrics.touched.inc(len(batch.touched))
-        for same in batch.touched:
-            log.debug("touched, same bytes: not re-sent", path=same.relative)
-        for path in batch.forget:
-            log.debug("deleted from the inbox: forgotten by the ledger", path=path)
-        self.totals.published += len(batch.published)
-        self.totals.rejected += len(batch.rejected)
-        self.totals.touched += len(batch.touched)
-
-    async def _after_actions(self, batch: publisher.Batch) -> None:
-        config = self.config
-        work: list[tuple[AfterAction, str, Published | Rejected]] = []
-        if config.on_success is not AfterAction.KEEP:
-            work += [(config.on_success, after.PROCESSED, item) for item in batch.published]
-        if config.on_failure is not AfterAction.KEEP:
-            work += [(config.on_failure, after.FAILED, bad) for bad in batch.rejected if bad.stat]
-        if not work:
-            return
-
-        def run() -> None:
-            for action, folder, item in work:
-                assert item.stat is not None
-                after.apply(
-                    action,
-                    inbox=config.inbox,
-                    move_root=config.move_root,
-                    folder=folder,
-                    relative=item.relative,
-                    expected=item.stat,
-                )
-
-        await asyncio.to_thread(run)

@@ -1,4 +1,4 @@
-"""Table tests of the ingest service's pure decisions."""
+"""Table tests of the ingest service's pure rules: settle, ledger, after-actions, progress, pool."""
 
 from __future__ import annotations
 
@@ -6,19 +6,12 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from newsdrop.ingest.decisions import (
-    FileStat,
-    LedgerEntry,
-    Watch,
-    arrived_complete,
-    known_digest,
-    move_target,
-    needs_read,
-    progress,
-    settle_check,
-)
-from newsdrop.ingest.pool import chunk_size, worker_count
-from newsdrop.shared.backoff import backoff_seconds
+from newsdrop.ingest.after_actions import move_target
+from newsdrop.ingest.backfill import progress
+from newsdrop.ingest.file_stat import FileStat
+from newsdrop.ingest.ledger import LedgerEntry, known_digest, needs_read
+from newsdrop.ingest.parser_pool import chunk_size, worker_count
+from newsdrop.ingest.settle_rules import Watch, arrived_complete, settle_check
 
 MS = 1_000_000
 SETTLE = 250 * MS
@@ -131,13 +124,6 @@ def test_ledger_entry_decode_rejects_malformed(raw: bytes | None) -> None:
 def test_ledger_entry_roundtrip() -> None:
     assert LedgerEntry.decode(ENTRY.encode()) == ENTRY
     assert LedgerEntry.decode(UNREADABLE.encode().decode()) == UNREADABLE
-
-
-@pytest.mark.parametrize(
-    ("attempt", "delay"), [(0, 0.0), (1, 0.1), (2, 0.2), (4, 0.8), (7, 5.0), (1000, 5.0)]
-)
-def test_backoff(attempt: int, delay: float) -> None:
-    assert backoff_seconds(attempt) == pytest.approx(delay)
 
 
 @pytest.mark.parametrize(

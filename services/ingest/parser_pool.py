@@ -1,4 +1,5 @@
-"""Run reader jobs off the event loop: a process pool for big batches, a thread for small ones."""
+"""The parser pool: runs parse jobs off the event loop, in processes for big batches, in a thread
+for small ones."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from newsdrop.ingest.reader import Job, Outcome, ParseConfig, process_chunk, warm_up
+from newsdrop.ingest.jobs import Job, ParseConfig, process_chunk, warm_up
+from newsdrop.ingest.outcomes import FileOutcome
 from newsdrop.shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -63,7 +65,7 @@ class ParserPool:
             # their locks mid-flight.
             context = multiprocessing.get_context("spawn")
             self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
-            log.info("parser pool started", workers=self.workers)
+            log.info("parser_pool_started", workers=self.workers)
         return self._executor
 
     async def start(self) -> None:
@@ -80,7 +82,7 @@ class ParserPool:
         finally:
             self._warming = False
 
-    async def run(self, jobs: list[Job]) -> list[Outcome]:
+    async def run(self, jobs: list[Job]) -> list[FileOutcome]:
         if not jobs:
             return []
         if self.workers <= 0 or len(jobs) < POOL_MIN_JOBS or self._warming:
@@ -95,7 +97,7 @@ class ParserPool:
                 *(loop.run_in_executor(pool, process_chunk, chunk, self.config) for chunk in chunks)
             )
         except BrokenProcessPool:
-            log.error("parser pool broke; restarting it, this batch is parsed in a thread")
+            log.error("parser_pool_broken", files=len(jobs))  # restarted; this batch: a thread
             self._discard()
             return await asyncio.to_thread(process_chunk, jobs, self.config)
         return [outcome for chunk_result in results for outcome in chunk_result]

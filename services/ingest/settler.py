@@ -1,4 +1,4 @@
-"""Hold noticed files until they are complete, then hand them to the intake.
+"""The settler: holds noticed files until they are complete, then puts them on the ready queue.
 
 Complete means: it arrived by rename (an *added* event for a non-empty file nobody has open
 for writing), or its size and mtime have been stable for the settle time.
@@ -8,69 +8,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import os
-import signal
 import stat as stat_module
-import threading
 import time
 from pathlib import Path
 
-from newsdrop.ingest.decisions import FileStat, Watch, arrived_complete, settle_check
-from newsdrop.ingest.intake import Intake
+from newsdrop.ingest.file_stat import FileStat
+from newsdrop.ingest.lease_probe import writer_open
+from newsdrop.ingest.ready_queue import ReadyQueue
+from newsdrop.ingest.settle_rules import Watch, arrived_complete, settle_check
 from newsdrop.shared.logging import get_logger
 
 log = get_logger(__name__)
 
 MAX_TICK_NS = 50_000_000
 RECENT_WRITE_NS = 60 * 1_000_000_000  # younger files are checked for open writers
-_F_SETLEASE: int | None
-try:
-    import fcntl
-
-    _F_SETLEASE = getattr(fcntl, "F_SETLEASE", None)
-except ImportError:  # pragma: no cover - not POSIX
-    _F_SETLEASE = None
-
-
-def enable_lease_probe() -> bool:
-    """Leases tell whether any process has a file open for writing (Linux).
-
-    Breaking our (microseconds-long) lease would send us SIGIO, whose default action kills the
-    process, so SIGIO is ignored; that is only possible from the main thread.
-    """
-    if _F_SETLEASE is None or threading.current_thread() is not threading.main_thread():
-        return False
-    signal.signal(signal.SIGIO, signal.SIG_IGN)
-    return True
-
-
-def writer_open(path: str) -> bool | None:
-    """True when some process holds ``path`` open for writing, None when unknown."""
-    if _F_SETLEASE is None:
-        return None
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_RDLCK)
-    except OSError as exc:
-        return True if exc.errno in (errno.EAGAIN, errno.EBUSY) else None
-    else:
-        fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_UNLCK)
-        return False
-    finally:
-        os.close(fd)
 
 
 class Settler:
     def __init__(
-        self, inbox: Path, settle_seconds: float, intake: Intake, *, probe: bool = False
+        self, inbox: Path, settle_seconds: float, ready: ReadyQueue, *, probe: bool = False
     ) -> None:
         self.inbox = inbox
         self.settle_ns = int(settle_seconds * 1e9)
-        self.intake = intake
+        self.ready = ready
         self.probe = probe
         self._pending: dict[str, tuple[Watch, int]] = {}
         self._wake = asyncio.Event()
@@ -95,7 +56,7 @@ class Settler:
                 return
             if not stat_module.S_ISREG(st.st_mode):
                 self._pending.pop(relative, None)
-                log.debug("not a regular file, ignored", path=relative)
+                log.debug("file_ignored", path=relative, detail="not a regular file")
                 return
             stat = FileStat.of(st)
         if arrived and arrived_complete(stat, writer_open(path) if self.probe else None):
@@ -130,7 +91,7 @@ class Settler:
 
     def _ready(self, relative: str, stat: FileStat) -> None:
         self._pending.pop(relative, None)
-        self.intake.put(relative, stat)
+        self.ready.put(relative, stat)
 
     async def run(self) -> None:
         """Re-check waiting files when they are due (at most every 50 ms)."""

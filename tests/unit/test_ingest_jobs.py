@@ -1,4 +1,4 @@
-"""The file edge of ingest on real temp files: read/hash/parse outcomes, writer probe, scan."""
+"""The file edge of ingest on real temp files: parse jobs and their outcomes, writer probe, scan."""
 
 from __future__ import annotations
 
@@ -10,21 +10,12 @@ from pathlib import Path
 import hiredis
 import pytest
 
-from newsdrop.ingest.decisions import FileStat
-from newsdrop.ingest.pool import POOL_MIN_JOBS, ParserPool
-from newsdrop.ingest.reader import (
-    Job,
-    Outcome,
-    ParseConfig,
-    Published,
-    Rejected,
-    Skipped,
-    Touched,
-    Unsettled,
-    process,
-)
-from newsdrop.ingest.settle import writer_open
-from newsdrop.ingest.watcher import scan
+from newsdrop.ingest.file_stat import FileStat
+from newsdrop.ingest.jobs import Job, ParseConfig, process
+from newsdrop.ingest.lease_probe import writer_open
+from newsdrop.ingest.outcomes import FileOutcome, Published, Rejected, Skipped, Touched, Unsettled
+from newsdrop.ingest.parser_pool import POOL_MIN_JOBS, ParserPool
+from newsdrop.ingest.scan import scan
 from newsdrop.shared.parse import Reason
 from tests.integration.ingest_support import corpus_files, sha256
 
@@ -177,7 +168,7 @@ def test_parser_pool_parses_while_its_workers_start(tmp_path: Path, corpus: Path
         path.write_bytes(data)
         jobs.append(job(path))
 
-    async def scenario() -> tuple[list[Outcome], list[Outcome], bool]:
+    async def scenario() -> tuple[list[FileOutcome], list[FileOutcome], bool]:
         pool = ParserPool(CONFIG, workers=1)
         try:
             starting = asyncio.create_task(pool.start())

@@ -1,6 +1,7 @@
-"""Read, hash and parse one file: the CPU-heavy step, run in worker processes or a thread.
+"""Parse jobs: one file to read, hash and parse, and the function that does it (``process``).
 
-Everything here is picklable and import-light so process-pool workers start fast.
+The CPU-heavy step, run in the parser processes (``parser_pool``) or a thread. Everything
+here is picklable and import-light so process-pool workers start fast.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from newsdrop.ingest.decisions import Compact, FileStat
+from newsdrop.ingest.file_stat import Compact, FileStat
+from newsdrop.ingest.outcomes import FileOutcome, Published, Rejected, Skipped, Touched, Unsettled
+from newsdrop.shared.contract import Source, ingested_pairs
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.parse import Parsed, Reason, parse_article
-from newsdrop.shared.wire import Source, ingested_pairs, xadd_command
+from newsdrop.shared.wire import xadd_command
 
 READ_CHUNK = 1 << 20
 OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -35,53 +38,6 @@ class ParseConfig(Compact):
     max_bytes: int
     volatile_fields: tuple[str, ...]
     stream: str = Keys().ingested  # where published entries go (their XADD is packed here)
-
-
-@dataclass(frozen=True, slots=True)
-class Published(Compact):
-    relative: str
-    stat: FileStat
-    sha256: str
-    id: str
-    entry: bytes  # the packed ``XADD <ingested> * <fields>`` command (shared.wire)
-    parse_seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected(Compact):
-    relative: str
-    stat: FileStat | None  # None: the file vanished, nothing to remember in the ledger
-    sha256: str
-    reason: Reason
-    detail: str
-    parse_seconds: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Touched(Compact):
-    """Same bytes as last sent (mtime moved): nothing to publish, the ledger is refreshed."""
-
-    relative: str
-    stat: FileStat
-    sha256: str
-
-
-@dataclass(frozen=True, slots=True)
-class Unsettled(Compact):
-    """The file changed while it was read: back to settling."""
-
-    relative: str
-
-
-@dataclass(frozen=True, slots=True)
-class Skipped(Compact):
-    """Not a regular file (FIFO, socket, device, directory): ignored."""
-
-    relative: str
-    detail: str
-
-
-Outcome = Published | Rejected | Touched | Unsettled | Skipped
 
 
 def _unreadable(job: Job, exc: OSError) -> Rejected:
@@ -115,7 +71,7 @@ def _read(fd: int, size: int, max_bytes: int) -> tuple[bytes | None, str, int]:
     return None, digest.hexdigest(), total
 
 
-def process(job: Job, config: ParseConfig) -> Outcome:
+def process(job: Job, config: ParseConfig) -> FileOutcome:
     """Read the file once, then: touched (same digest), published, or rejected with a reason."""
     try:
         encoded_name = job.relative.encode("utf-8")
@@ -167,7 +123,7 @@ def process(job: Job, config: ParseConfig) -> Outcome:
     return Published(job.relative, stat, sha256, result.id, entry, elapsed)
 
 
-def process_chunk(jobs: list[Job], config: ParseConfig) -> list[Outcome]:
+def process_chunk(jobs: list[Job], config: ParseConfig) -> list[FileOutcome]:
     """A chunk of jobs in one call, so process-pool IPC is paid once per chunk."""
     return [process(job, config) for job in jobs]
 

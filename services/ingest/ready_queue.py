@@ -1,13 +1,14 @@
-"""Files ready to be read, deduplicated by path, handed out in batches (oldest first)."""
+"""The ready queue: files complete and ready to be read, deduplicated by path, handed out in
+batches (oldest first)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from newsdrop.ingest.decisions import FileStat
+from newsdrop.ingest.file_stat import FileStat
 
 
-class Intake:
+class ReadyQueue:
     """Waiting paths (latest stat wins), paths in flight, and deleted paths to forget.
 
     A path in flight is not handed out again until released, so a file rewritten while its

@@ -1,0 +1,93 @@
+"""Redis refuses ingest's password: a permanent error, told apart from an outage.
+
+Ingest logs ``redis_auth_failed`` once (never ``redis_unavailable``), readiness fails with
+the reason ``redis_auth``, it keeps retrying slowly, and once the password is right the file
+waiting meanwhile is published. No password appears in any log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from structlog.testing import capture_logs
+
+from newsdrop.ingest.app import build_app
+from newsdrop.shared.keys import Keys
+from newsdrop.shared.ops import NotReady
+from newsdrop.shared.redis_server import EmbeddedRedis
+
+from .ingest_support import corpus_files, ingest_settings, rename_in, run, running, until
+
+RIGHT = f"right-{uuid.uuid4().hex}"
+WRONG = f"wrong-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def secured(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    with EmbeddedRedis(tmp_path / "redis", appendonly=False, password=RIGHT) as server:
+        yield server
+
+
+def test_wrong_password_is_an_auth_failure_not_an_outage(
+    tmp_path: Path, corpus: Path, keys: Keys, secured: EmbeddedRedis
+) -> None:
+    inbox = tmp_path / "inbox"
+    wrong_url = secured.url.replace(RIGHT, WRONG)
+    settings = ingest_settings(inbox, wrong_url, keys, settle_seconds=0.1)
+    admin = redis.Redis.from_url(secured.url, decode_responses=True)
+    data = corpus_files(corpus)[0].read_bytes()
+
+    async def scenario() -> None:
+        async with running(settings) as service:
+            await until(lambda: service.link.auth_failed, "the refused password (idle inbox)")
+            rename_in(tmp_path / "out", inbox, "waiting.md", data)
+            await until(lambda: service.ready.inflight == 1, "the file waiting for Redis")
+            with pytest.raises(NotReady) as refused:
+                await service.redis_ok()
+            assert refused.value.reason == "redis_auth"
+            admin.config_set("requirepass", WRONG)  # the operator makes ingest's password right
+            await until(lambda: service.link.up, "the link to recover", limit=20)
+            await until(lambda: admin.xlen(keys.ingested) == 1, "the waiting file")
+            assert await service.redis_ok()
+            assert (service.link.auth_failures, service.link.outages) == (1, 0)
+
+    with capture_logs() as logs:
+        run(scenario())
+    admin.close()
+    [failed] = [entry for entry in logs if entry["event"] == "redis_auth_failed"]
+    assert failed["log_level"] == "error"
+    assert failed["error"].startswith("AuthenticationError")
+    assert not [entry for entry in logs if entry["event"] == "redis_unavailable"]
+    [back] = [entry for entry in logs if entry["event"] == "redis_recovered"]
+    assert back["failed_attempts"] >= 1
+    assert [entry["path"] for entry in logs if entry["event"] == "file_published"] == ["waiting.md"]
+    for entry in logs:
+        assert RIGHT not in repr(entry) and WRONG not in repr(entry), entry
+
+
+def test_readiness_names_the_reason(tmp_path: Path, keys: Keys, secured: EmbeddedRedis) -> None:
+    wrong_url = secured.url.replace(RIGHT, WRONG)
+    app = build_app(ingest_settings(tmp_path / "inbox", wrong_url, keys))
+
+    service = app.context.get("ingest_service")
+
+    async def ask() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)  # (not started: only the checks run)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+                return await client.get("/health/ready")
+        finally:
+            await service.redis.aclose()
+
+    response = asyncio.run(ask())
+    assert response.status_code == 503
+    body = response.json()
+    assert body["checks"]["redis"] is False
+    assert body["reasons"] == {"redis": "redis_auth"}
+    assert RIGHT not in response.text and WRONG not in response.text
