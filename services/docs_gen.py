@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import orjson
+from pydantic import AliasChoices
 
 from newsdrop.shared.contract import SERVICES, asyncapi_document, changelog_article_schema
 from newsdrop.shared.settings import Settings
@@ -32,6 +33,8 @@ def _default_text(name: str) -> str:
     field = Settings.model_fields[name]
     if name == "consumer_name":
         return "`<hostname>-<pid>`"
+    if name == "instance_name":
+        return "`<hostname>`"
     if name == "redis_url":
         return "(embedded server for `up`)"
     value = field.get_default(call_default_factory=True)
@@ -42,11 +45,19 @@ def _default_text(name: str) -> str:
     return "(none)" if value is None else f"`{value}`"
 
 
+def environment_variable(name: str) -> str:
+    """The variable a setting is read from: its first alias if it has any."""
+    alias = Settings.model_fields[name].validation_alias
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    return f"NEWSDROP_{name.upper()}"
+
+
 def settings_table() -> str:
     """Markdown table of every setting: environment variable, default, meaning."""
     rows = ["| environment variable | default | meaning |", "| --- | --- | --- |"]
     for name, field in Settings.model_fields.items():
-        env = "`REDIS_URL`" if name == "redis_url" else f"`NEWSDROP_{name.upper()}`"
+        env = f"`{environment_variable(name)}`"
         rows.append(f"| {env} | {_default_text(name)} | {field.description or ''} |")
     return "\n".join(rows) + "\n"
 
