@@ -34,6 +34,8 @@ def _default_text(name: str) -> str:
     field = Settings.model_fields[name]
     if name == "consumer_name":
         return "`<hostname>-<pid>`"
+    if name == "instance_name":
+        return "`<hostname>`"
     if name == "redis_url":
         return "(embedded server for `up`)"
     value = field.get_default(call_default_factory=True)

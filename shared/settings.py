@@ -12,6 +12,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from newsdrop.shared.keys import Keys
+from newsdrop.shared.partitions import MAX_PARTITIONS, MIN_PARTITIONS
 
 
 class AfterAction(StrEnum):
@@ -28,6 +29,10 @@ class LogFormat(StrEnum):
 
 def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def default_instance_name() -> str:
+    return socket.gethostname()
 
 
 MISSING_REDIS_URL = "no Redis: set REDIS_URL or pass --redis-url (`newsdrop up` provides one)"
@@ -66,6 +71,30 @@ class Settings(BaseSettings):
     )
     graceful_timeout: float = Field(
         default=10.0, gt=0, description="Seconds to finish in-flight work on SIGTERM."
+    )
+
+    # Scale-out (Redis Cluster / Sentinel)
+    partitions: int = Field(
+        default=1,
+        ge=MIN_PARTITIONS,
+        le=MAX_PARTITIONS,
+        description="Partitions of the keyspace (1..1024), fixed at first start; "
+        "1 = single-node key names. More than 1 spreads the keys over a cluster's primaries.",
+    )
+    wait_replicas: int = Field(
+        default=0,
+        ge=0,
+        description="Replicas that must acknowledge each ingest transaction (WAIT); 0 = none.",
+    )
+    wait_timeout_ms: int = Field(
+        default=1000, gt=0, description="Milliseconds WAIT waits for the replicas."
+    )
+    instance_name: str = Field(
+        default_factory=default_instance_name,
+        validation_alias=AliasChoices("NEWSDROP_INSTANCE", "instance_name"),
+        pattern=r"^[^\s{}:]+$",
+        description="This ingest instance's name (default the host name), unique per inbox "
+        "feeding one Redis; no whitespace, braces or colons.",
     )
 
     # Parsing
