@@ -9,13 +9,15 @@ raw MULTI/EXEC fast path (``packed_transaction``) also bypasses the client's own
 ``refresh_topology`` re-reads the slot map from any live node and points the key parser at a
 live primary, without closing connections other tasks are using; ``recovering`` does that
 whenever a topology error goes through it, then re-raises for the caller's backoff.
+The synchronous cluster client (the CLI tools) has the same flaw: ``*_sync`` versions.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
+import redis.cluster
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import (
     AskError,
@@ -28,7 +30,7 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from newsdrop.shared.redis_topology import AsyncClient
+from newsdrop.shared.redis_topology import AsyncClient, SyncClient
 
 # Errors after which a cluster client's idea of who serves what may be stale.
 TOPOLOGY_ERRORS: tuple[type[Exception], ...] = (
@@ -71,4 +73,26 @@ async def recovering(client: AsyncClient) -> AsyncIterator[None]:
         yield
     except TOPOLOGY_ERRORS:
         await refresh_topology(client)
+        raise
+
+
+def refresh_topology_sync(client: SyncClient) -> bool:
+    """``refresh_topology`` for the synchronous client (its key parser asks whichever node
+    is default, so re-reading the slot map, which picks a live default, is enough)."""
+    if not isinstance(client, redis.cluster.RedisCluster):
+        return False
+    try:
+        client.nodes_manager.initialize()
+    except (*TOPOLOGY_ERRORS, OSError):  # type: ignore[misc]  # mypy: starred tuple
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def recovering_sync(client: SyncClient) -> Iterator[None]:
+    """``recovering`` for the synchronous client: ``with recovering_sync(redis): ...``"""
+    try:
+        yield
+    except TOPOLOGY_ERRORS:
+        refresh_topology_sync(client)
         raise

@@ -21,6 +21,7 @@ from redis.asyncio.connection import AbstractConnection, Connection
 from redis.exceptions import AskError, MovedError, ResponseError, TryAgainError
 
 from newsdrop.shared.cluster_recovery import TOPOLOGY_ERRORS, refresh_topology
+from newsdrop.shared.partitions import key_slot
 from newsdrop.shared.redis_topology import AsyncClient
 from newsdrop.shared.wire import pack_command
 
@@ -29,6 +30,11 @@ EXEC = pack_command("EXEC")
 # A connection error or timeout: EXEC may have run, so no retry here.
 RETRY_LATER: tuple[type[Exception], ...] = (*TOPOLOGY_ERRORS, TimeoutError)
 REDIRECT_RETRIES = 3  # a MOVED/ASK/TRYAGAIN means nothing ran: safe to send again
+
+
+class CrossSlotError(ResponseError):
+    """A command of the transaction names a key outside ``slot_key``'s slot (a caller's
+    bug: every key must carry the partition's hash tag)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +114,12 @@ async def run_transaction(
         try:
             async with node_connection(client, slot_key) as connection:
                 replies, acknowledged = await _send(connection, packed, wait, extra)
-        except (MovedError, AskError, TryAgainError):
+        except (MovedError, AskError, TryAgainError) as redirect:
+            if isinstance(redirect, AskError) and redirect.slot_id != key_slot(slot_key):
+                raise CrossSlotError(
+                    f"CROSSSLOT a command touches slot {redirect.slot_id}, "
+                    f"not slot {key_slot(slot_key)} of the transaction's key"
+                ) from redirect
             await refresh_topology(client)
             if attempt == REDIRECT_RETRIES:
                 raise

@@ -19,23 +19,25 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 import redis.asyncio
 import redis.asyncio.retry
-import redis.asyncio.sentinel
 import redis.cluster
 import redis.retry
-import redis.sentinel
 from redis.asyncio.cluster import RedisCluster
-from redis.backoff import ExponentialBackoff, NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.backoff import NoBackoff
 from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from newsdrop.shared.redis_client import CONNECT_TIMEOUT, SOCKET_TIMEOUT
-from newsdrop.shared.sentinel_url import SentinelTarget, is_sentinel_url, parse_sentinel_url
+from newsdrop.shared.client_options import (
+    HEALTH_CHECK_INTERVAL,
+    RETRIES,
+    RETRY_ON,
+    backoff,
+    connection_options,
+)
+from newsdrop.shared.sentinel_client import async_sentinel_client, sync_sentinel_client
+from newsdrop.shared.sentinel_url import is_sentinel_url, parse_sentinel_url
 
 AsyncClient: TypeAlias = redis.asyncio.Redis | RedisCluster
 SyncClient: TypeAlias = redis.Redis | redis.cluster.RedisCluster
 
-CLIENT_NAME = "newsdrop"
 PROBE_TIMEOUT = 2.0
 CLUSTER_RETRIES = 3  # each retry re-reads the topology first
 # A MOVED reply re-reads the whole slot map at once (the default, every 5th, recovered
@@ -51,23 +53,6 @@ class Topology(StrEnum):
 
 class ClusterDatabaseError(ValueError):
     """A URL names a database other than 0 on a cluster (a cluster has only database 0)."""
-
-
-def _common(decode_responses: bool) -> dict[str, Any]:
-    return {
-        "decode_responses": decode_responses,
-        "socket_connect_timeout": CONNECT_TIMEOUT,
-        "socket_timeout": SOCKET_TIMEOUT,
-        "socket_keepalive": True,
-        "client_name": CLIENT_NAME,
-    }
-
-
-def _backoff() -> ExponentialBackoff:
-    return ExponentialBackoff(cap=1.0, base=0.05)
-
-
-_RETRY_ON = [RedisConnectionError, RedisTimeoutError]
 
 
 def _is_cluster(info: dict[str, Any]) -> bool:
@@ -131,115 +116,49 @@ def detect_topology_sync(url: str) -> Topology:
     return Topology.CLUSTER if _is_cluster(info) else Topology.STANDALONE
 
 
-class SentinelManagedRedis(redis.asyncio.Redis):
-    """The primary's client from ``Sentinel.master_for``; closing it also closes the
-    connections to the sentinels."""
-
-    async def aclose(self, close_connection_pool: bool | None = None) -> None:
-        manager = getattr(self.connection_pool, "sentinel_manager", None)
-        await super().aclose(close_connection_pool)
-        for sentinel in getattr(manager, "sentinels", []):
-            await sentinel.aclose()
-
-
-class SyncSentinelManagedRedis(redis.Redis):
-    """``SentinelManagedRedis`` for synchronous callers."""
-
-    def close(self) -> None:
-        manager = getattr(self.connection_pool, "sentinel_manager", None)
-        super().close()
-        for sentinel in getattr(manager, "sentinels", []):
-            sentinel.close()
-
-
-def _sentinel_kwargs(target: SentinelTarget, retry: object) -> dict[str, Any]:
-    # No retries per sentinel: trying the next sentinel is the retry (redis-py's default,
-    # 3 retries with up to 10 s backoff each, took 37 s to report a wrong password).
-    return {
-        "retry": retry,
-        "username": target.sentinel_username,
-        "password": target.sentinel_password,
-        "socket_connect_timeout": CONNECT_TIMEOUT,
-        "socket_timeout": PROBE_TIMEOUT,
-        "ssl": target.ssl,
-    }
-
-
-def _data_kwargs(target: SentinelTarget, decode_responses: bool) -> dict[str, Any]:
-    return {
-        **_common(decode_responses),
-        "db": target.db,
-        "username": target.username,
-        "password": target.password,
-        "ssl": target.ssl,
-    }
-
-
 def async_client_for(
     url: str, topology: Topology, *, decode_responses: bool = False
 ) -> AsyncClient:
     """The asyncio client for ``url`` when the topology is known (no I/O here)."""
-    retry = redis.asyncio.retry.Retry(_backoff(), retries=2)
     if topology is Topology.SENTINEL:
         target = parse_sentinel_url(url)
-        sentinel = redis.asyncio.sentinel.Sentinel(  # type: ignore[no-untyped-call]
-            list(target.sentinels),
-            sentinel_kwargs=_sentinel_kwargs(target, redis.asyncio.retry.Retry(NoBackoff(), 0)),
-        )
-        client: redis.asyncio.Redis = sentinel.master_for(
-            target.service_name,
-            redis_class=SentinelManagedRedis,
-            retry=retry,
-            retry_on_error=_RETRY_ON,
-            health_check_interval=15,
-            **_data_kwargs(target, decode_responses),
-        )
-        return client
+        return async_sentinel_client(target, decode_responses=decode_responses)
     if topology is Topology.CLUSTER:
         _check_db(url)
         return RedisCluster.from_url(
             url,
-            retry=redis.asyncio.retry.Retry(_backoff(), retries=CLUSTER_RETRIES),
+            retry=redis.asyncio.retry.Retry(backoff(), retries=CLUSTER_RETRIES),
             reinitialize_steps=CLUSTER_REINITIALIZE_STEPS,
-            **_common(decode_responses),
+            **connection_options(decode_responses),
         )
     standalone: redis.asyncio.Redis = redis.asyncio.Redis.from_url(
         url,
-        retry=retry,
-        retry_on_error=_RETRY_ON,
-        health_check_interval=15,
-        **_common(decode_responses),
+        retry=redis.asyncio.retry.Retry(backoff(), retries=RETRIES),
+        retry_on_error=RETRY_ON,
+        health_check_interval=HEALTH_CHECK_INTERVAL,
+        **connection_options(decode_responses),
     )
     return standalone
 
 
 def sync_client_for(url: str, topology: Topology, *, decode_responses: bool = False) -> SyncClient:
     """The synchronous client for ``url`` when the topology is known (no I/O here)."""
-    retry = redis.retry.Retry(_backoff(), retries=2)
     if topology is Topology.SENTINEL:
         target = parse_sentinel_url(url)
-        sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
-            list(target.sentinels),
-            sentinel_kwargs=_sentinel_kwargs(target, redis.retry.Retry(NoBackoff(), 0)),
-        )
-        client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
-            target.service_name,
-            redis_class=SyncSentinelManagedRedis,
-            retry=retry,
-            retry_on_error=_RETRY_ON,
-            **_data_kwargs(target, decode_responses),
-        )
-        return client
+        return sync_sentinel_client(target, decode_responses=decode_responses)
     if topology is Topology.CLUSTER:
         _check_db(url)
         return redis.cluster.RedisCluster.from_url(
             url,
-            retry=redis.retry.Retry(_backoff(), retries=CLUSTER_RETRIES),
+            retry=redis.retry.Retry(backoff(), retries=CLUSTER_RETRIES),
             reinitialize_steps=CLUSTER_REINITIALIZE_STEPS,
-            **_common(decode_responses),
+            **connection_options(decode_responses),
         )
     standalone: redis.Redis = redis.Redis.from_url(
-        url, retry=retry, retry_on_error=_RETRY_ON, **_common(decode_responses)
+        url,
+        retry=redis.retry.Retry(backoff(), retries=RETRIES),
+        retry_on_error=RETRY_ON,
+        **connection_options(decode_responses),
     )
     return standalone
 

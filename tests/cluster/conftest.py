@@ -8,8 +8,10 @@ from collections.abc import Callable
 import pytest
 
 Record = Callable[[str, float], None]
+Note = Callable[[str], None]
 
 _TIMINGS: dict[str, list[float]] = {}
+_NOTES: list[str] = []
 
 
 def _record(name: str, seconds: float) -> None:
@@ -23,9 +25,17 @@ def timing() -> Record:
     return _record
 
 
+@pytest.fixture
+def note() -> Note:
+    """``note(text)``: an observation for the end-of-run summary."""
+    return _NOTES.append
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not _TIMINGS:
+    if not _TIMINGS and not _NOTES:
         return
     terminalreporter.section("cluster timings (this machine)")
     for name, values in _TIMINGS.items():
         terminalreporter.write_line(f"{name}: {', '.join(f'{v:.2f}' for v in values)} s")
+    for text in _NOTES:
+        terminalreporter.write_line(text)

@@ -10,19 +10,19 @@ import redis.asyncio
 from redis.asyncio.cluster import RedisCluster
 
 from newsdrop.shared.partitions import partition_tags
+from newsdrop.shared.redis_client import SOCKET_TIMEOUT
 from newsdrop.shared.redis_cluster_server import EmbeddedCluster
 from newsdrop.shared.redis_sentinel_server import EmbeddedSentinel
+from newsdrop.shared.redis_server import EmbeddedRedis
 from newsdrop.shared.redis_topology import (
-    SOCKET_TIMEOUT,
     ClusterDatabaseError,
-    SentinelManagedRedis,
-    SyncSentinelManagedRedis,
     Topology,
     detect_topology,
     detect_topology_sync,
     open_async_client,
     open_sync_client,
 )
+from newsdrop.shared.sentinel_client import SentinelManagedRedis, SyncSentinelManagedRedis
 from tests.cluster.conftest import Record
 
 pytestmark = pytest.mark.cluster
@@ -74,7 +74,9 @@ def test_cluster_refuses_another_database(redis_cluster: EmbeddedCluster) -> Non
         open_sync_client(url)
 
 
-def test_standalone_gives_a_plain_client(redis_url: str) -> None:
+def test_standalone_gives_a_plain_client(private_redis: EmbeddedRedis) -> None:
+    redis_url = private_redis.url
+
     async def scenario() -> tuple[type, bool]:
         client = await open_async_client(redis_url)
         try:
