@@ -115,7 +115,11 @@ class ServerNode:
         )
 
     def start(self, timeout: float = 10.0) -> None:
-        """Start and wait for PING (raises with the log's tail if the server exits)."""
+        """Start and wait for PING (raises with the log's tail if the server exits).
+
+        The node gets SIGTERM when the *thread* that started it ends (PR_SET_PDEATHSIG):
+        start nodes from a long-lived thread (the main one), not from ``to_thread``.
+        """
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             self.command_line(),
