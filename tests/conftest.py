@@ -17,6 +17,8 @@ import pytest
 import redis
 
 from newsdrop.shared.keys import Keys
+from newsdrop.shared.redis_cluster_server import EmbeddedCluster
+from newsdrop.shared.redis_sentinel_server import EmbeddedSentinel
 from newsdrop.shared.redis_server import EmbeddedRedis
 from tests.corpus import corpus_dir
 
@@ -81,3 +83,57 @@ def private_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
 @pytest.fixture
 def corpus() -> Path:
     return corpus_dir()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCluster]:
+    """A 3-primary + 3-replica cluster for the session (a new one is ~2.5 s to writable).
+
+    Tests that kill nodes take ``cluster_prefix``, which restarts dead nodes afterwards.
+    """
+    with EmbeddedCluster(tmp_path_factory.mktemp("cluster")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSentinel]:
+    """A primary + 1 replica watched by 3 sentinels, passwords on both (the URL carries
+    them: ``redis+sentinel://:pw@host:port,.../newsdrop/0?sentinel_password=...``)."""
+    server = EmbeddedSentinel(
+        tmp_path_factory.mktemp("sentinel"),
+        password=f"p{uuid.uuid4().hex[:8]}",
+        sentinel_password=f"s{uuid.uuid4().hex[:8]}",
+    )
+    with server:
+        yield server
+
+
+def _delete_everywhere(cluster: EmbeddedCluster, match: str) -> None:
+    for node in cluster.primary_nodes():
+        with node.client() as client:
+            doomed = list(client.scan_iter(match=match, count=1000))
+            for key in doomed:  # one by one: keys of a primary sit in many slots
+                client.delete(key)
+
+
+@pytest.fixture
+def cluster_prefix(redis_cluster: EmbeddedCluster) -> Iterator[str]:
+    """A fresh key prefix on the session cluster; afterwards dead nodes are restarted (as
+    replicas of whoever took over) and the prefix's keys deleted from every primary."""
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    yield prefix
+    redis_cluster.heal()
+    with contextlib.suppress(redis.RedisError):
+        _delete_everywhere(redis_cluster, f"{prefix}:*")
+
+
+@pytest.fixture
+def sentinel_prefix(redis_sentinel: EmbeddedSentinel) -> Iterator[str]:
+    """A fresh key prefix on the session Sentinel set; afterwards dead data nodes are
+    restarted and the prefix's keys deleted."""
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    yield prefix
+    redis_sentinel.heal()
+    with contextlib.suppress(redis.RedisError), redis_sentinel.primary().client() as client:
+        for key in list(client.scan_iter(match=f"{prefix}:*", count=1000)):
+            client.delete(key)
