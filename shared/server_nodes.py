@@ -19,7 +19,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from newsdrop.shared.redis_server import NoRedisServerError, _die_with_parent, find_server_binary
+from newsdrop.shared.pdeathsig import die_with_parent
+from newsdrop.shared.redis_server import NoRedisServerError, find_server_binary
 
 CLUSTER_BUS_OFFSET = 10000  # a cluster node also listens on port + 10000
 _PORT_RANGE = (20000, 30000)  # below the ephemeral range; + 10000 stays below 65536
@@ -125,7 +126,7 @@ class ServerNode:
             self.command_line(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + timeout
         with self.client(timeout=1.0) as client:

@@ -21,18 +21,7 @@ from newsdrop.shared.redis_cluster_server import EmbeddedCluster
 from newsdrop.shared.redis_sentinel_server import EmbeddedSentinel
 from newsdrop.shared.redis_server import EmbeddedRedis
 from tests.corpus import corpus_dir
-
-
-def _docker_answers() -> bool:
-    try:
-        import docker  # type: ignore[import-untyped]
-
-        client = docker.from_env(timeout=2)
-        client.ping()
-        client.close()
-    except Exception:
-        return False
-    return True
+from tests.redis_harness import container_redis_url, docker_answers
 
 
 @pytest.fixture(scope="session")
@@ -42,14 +31,11 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if given:
         yield given
         return
-    if _docker_answers():
-        from testcontainers.redis import RedisContainer
-
-        with RedisContainer("redis:7-alpine") as container:
-            host = container.get_container_host_ip()
-            port = container.get_exposed_port(6379)
-            yield f"redis://{host}:{port}/0"
-        return
+    if docker_answers():
+        with container_redis_url() as url:
+            if url is not None:
+                yield url
+                return
     server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendonly=False)
     with server:
         yield server.url
