@@ -21,7 +21,6 @@ def test_single_partition_names_are_todays() -> None:
         "newsdrop:rejected",
         "newsdrop:ledger",
     ]
-    assert keys.legacy_article_prefix == "newsdrop:article:"
     assert keys.meta == "newsdrop:partitions"
     assert partition_keys("newsdrop", 1) == [Keys("newsdrop")]
 
@@ -30,11 +29,9 @@ def test_tagged_names_share_one_slot() -> None:
     keys = Keys("newsdrop", "17p")
     assert keys.ingested == "newsdrop:{17p}:ingested"
     assert keys.ledger == "newsdrop:{17p}:ledger"
-    assert keys.legacy_article_prefix == "newsdrop:{17p}:article:"
     assert keys.meta == "newsdrop:partitions"  # one per prefix, not per partition
     slots = {key_slot(getattr(keys, name)) for name in PARTITIONED}
-    assert slots == {key_slot(keys.legacy_article_prefix + "0" * 32)}
-    assert len(slots) == 1
+    assert slots == {key_slot("{17p}")}
 
 
 def test_partition_keys_follow_the_tags() -> None:
