@@ -119,13 +119,18 @@ def banner(settings: Settings, inbox: Path, url: str, embedded: EmbeddedRedis | 
     where = f"embedded, data in {embedded.data_dir}" if embedded else "from REDIS_URL"
     safe = redact_url(url)
     cli = sys.argv[0] if Path(sys.argv[0]).name == "newsdrop" else "newsdrop"
+    streams = (
+        f"redis-cli -u {safe} XREAD BLOCK 0 STREAMS {settings.keys.articles} 0"
+        if settings.partitions == 1
+        else f"{cli} streams   (one changelog stream per partition)"
+    )
     return "\n".join(
         [
             "newsdrop is up.",
             f"  inbox:      {inbox}   (drop article files here)",
             f"  redis:      {safe}   ({where})",
             f"  subscribe:  {cli} tail --from-start     (or: {cli} get URL, {cli} stats)",
-            f"              redis-cli -u {safe} XREAD BLOCK 0 STREAMS {settings.keys.articles} 0",
+            f"              {streams}",
             "              docs/subscribing.md: redis-py and FastStream examples",
             f"  health:     http://{host}:{settings.ingest_port}/health/ready   (ingest)",
             f"              http://{host}:{settings.store_port}/health/ready   (store)",
