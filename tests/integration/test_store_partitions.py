@@ -18,6 +18,7 @@ from newsdrop.shared.keys import STORE_GROUP, Keys
 from newsdrop.shared.ops import NotReady
 from newsdrop.shared.partitions import key_slot, partition_of_article
 from newsdrop.shared.redis_client import async_redis
+from newsdrop.shared.redis_server import EmbeddedRedis
 from newsdrop.store.app import build, build_consumers
 from newsdrop.store.metrics import StoreMetrics
 from newsdrop.store.runtime import NOT_READING
@@ -219,3 +220,23 @@ def test_another_partition_count_is_refused_with_one_line(
         redis_client.exists(k.ingested)
         for k in partitions_of(settings_for(keys, redis_url, partitions=2))
     )
+
+
+def test_a_store_started_before_redis_checks_the_layout_once_redis_is_up(
+    keys: Keys, stores: list[StoreProcess], tmp_path: Path
+) -> None:
+    server = EmbeddedRedis(tmp_path / "redis", appendonly=False)  # its port, not started yet
+    store = StoreProcess(server.url, keys, tmp_path / "store.log", NEWSDROP_PARTITIONS=str(P))
+    stores.append(store)
+    wait_for(lambda: '"redis_unavailable"' in store.log.read_text(), what="the first failure")
+    assert store.status() == 503 and store.process.poll() is None
+    with server:
+        wait_for(lambda: store.status() == 200, what="ready once Redis is up")
+        client = redis.Redis.from_url(server.url, decode_responses=True)
+        assert client.get(keys.meta) == str(P)
+        assert all(
+            client.exists(k.ingested)
+            for k in partitions_of(settings_for(keys, server.url, partitions=P))
+        )
+        client.close()
+        store.stop()
