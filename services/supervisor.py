@@ -1,7 +1,10 @@
 """What `newsdrop up` runs: Redis (given or embedded), then ingest and store as supervised children.
 
-Children are restarted with back-off when they exit; SIGINT/SIGTERM/SIGHUP stop them with
-SIGTERM (each finishes its in-flight work within graceful_timeout), then the embedded server.
+Children are restarted with back-off when they exit, except after a configuration error (exit
+status 2: a setting the child refuses, such as another NEWSDROP_PARTITIONS than Redis holds):
+restarting cannot fix that, so `up` stops everything and exits 2 with the child's message.
+SIGINT/SIGTERM/SIGHUP stop the children with SIGTERM (each finishes its in-flight work within
+graceful_timeout), then the embedded server.
 The command line (``newsdrop.cli.up``) only builds the Settings and calls ``run_up``.
 """
 
@@ -9,82 +12,23 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
 from newsdrop.shared.logging import configure_logging, get_logger
-from newsdrop.shared.pdeathsig import die_with_parent
 from newsdrop.shared.redis_server import EmbeddedRedis, NoRedisServerError, redact_url
 from newsdrop.shared.retry import Backoff
 from newsdrop.shared.settings import Settings
 from newsdrop.shared.state import clear_state_url, write_state_url
+from newsdrop.supervised_child import CONFIG_ERROR, Child
 
 SERVICES = ("ingest", "store")
-STABLE_SECONDS = 30.0  # a child that ran this long before exiting restarts without delay
 POLL_SECONDS = 0.1
 KILL_MARGIN_SECONDS = 5.0
 
 log = get_logger(__name__)
-
-
-@dataclass
-class Child:
-    """One supervised service process."""
-
-    name: str
-    argv: list[str]
-    process: subprocess.Popen[bytes] | None = None
-    started_at: float = 0.0
-    next_start: float = 0.0
-    restarts: int = 0
-    backoff: Backoff = field(default_factory=lambda: Backoff(base=0.5, cap=30.0))
-
-    def start(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            self.argv, env=env, start_new_session=True, preexec_fn=die_with_parent
-        )
-        self.started_at = time.monotonic()
-        log.info("child_started", child=self.name, pid=self.process.pid, restarts=self.restarts)
-
-    def check(self, now: float) -> None:
-        """Notice an exit and schedule the restart."""
-        if self.process is None or self.process.poll() is None:
-            return
-        code = self.process.returncode
-        ran = now - self.started_at
-        if ran >= STABLE_SECONDS:
-            self.backoff.reset()
-        delay = self.backoff.next()
-        log.error(
-            "child_exited",
-            child=self.name,
-            code=code,
-            ran_s=round(ran, 1),
-            restart_in_s=round(delay, 1),
-        )
-        self.process = None
-        self.restarts += 1
-        self.next_start = now + delay
-
-    def terminate(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-
-    def wait(self, deadline: float) -> None:
-        if self.process is None:
-            return
-        try:
-            self.process.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            log.error("child_killed", child=self.name, reason="graceful timeout exceeded")
-            self.process.kill()
-            self.process.wait()
-        log.info("child_stopped", child=self.name, code=self.process.returncode)
-        self.process = None
 
 
 class RedisKeeper:
@@ -137,7 +81,8 @@ class Supervisor:
             log.info("stopping", signal=signal.Signals(signum).name)
         self.stopping = True
 
-    def run(self) -> None:
+    def run(self) -> str | None:
+        """Supervise until a stop signal or a child's configuration error (returned)."""
         while not self.stopping:
             now = time.monotonic()
             if self.keeper is not None:
@@ -147,8 +92,14 @@ class Supervisor:
                     child.start(self.env)
                 else:
                     child.check(now)
+                if child.refusal is not None:
+                    self.stop_children()
+                    return (
+                        f"{child.name} refused its configuration (not restarted): {child.refusal}"
+                    )
             time.sleep(POLL_SECONDS)
         self.stop_children()
+        return None
 
     def stop_children(self) -> None:
         for child in self.children:
@@ -168,13 +119,18 @@ def banner(settings: Settings, inbox: Path, url: str, embedded: EmbeddedRedis | 
     where = f"embedded, data in {embedded.data_dir}" if embedded else "from REDIS_URL"
     safe = redact_url(url)
     cli = sys.argv[0] if Path(sys.argv[0]).name == "newsdrop" else "newsdrop"
+    streams = (
+        f"redis-cli -u {safe} XREAD BLOCK 0 STREAMS {settings.keys.articles} 0"
+        if settings.partitions == 1
+        else f"{cli} streams   (one changelog stream per partition)"
+    )
     return "\n".join(
         [
             "newsdrop is up.",
             f"  inbox:      {inbox}   (drop article files here)",
             f"  redis:      {safe}   ({where})",
             f"  subscribe:  {cli} tail --from-start     (or: {cli} get URL, {cli} stats)",
-            f"              redis-cli -u {safe} XREAD BLOCK 0 STREAMS {settings.keys.articles} 0",
+            f"              {streams}",
             "              docs/subscribing.md: redis-py and FastStream examples",
             f"  health:     http://{host}:{settings.ingest_port}/health/ready   (ingest)",
             f"              http://{host}:{settings.store_port}/health/ready   (store)",
@@ -203,7 +159,8 @@ def child_env(settings: Settings, url: str, inbox: Path, state_dir: Path) -> dic
 
 
 def run_up(settings: Settings) -> int:
-    """Run the pipeline until a stop signal; the exit status.
+    """Run the pipeline until a stop signal; the exit status (2: a child refused its
+    configuration, and its message was written to stderr).
 
     Raises ``NoRedisServerError`` (before anything started) when no Redis URL is set and no
     server binary is available for the embedded one.
@@ -232,7 +189,7 @@ def run_up(settings: Settings) -> int:
     try:
         sys.stdout.write(banner(settings, inbox, url, embedded))
         sys.stdout.flush()
-        supervisor.run()
+        refusal = supervisor.run()
     finally:
         supervisor.stop_children()
         for sig, handler in previous.items():
@@ -241,4 +198,7 @@ def run_up(settings: Settings) -> int:
             embedded.stop()
             clear_state_url(state_dir)
         log.info("stopped")
+    if refusal is not None:
+        sys.stderr.write(f"newsdrop up: {refusal}\n")
+        return CONFIG_ERROR
     return 0

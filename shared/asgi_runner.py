@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import signal
 from types import FrameType
 from typing import Any
@@ -14,6 +15,12 @@ from faststream.asgi import AsgiFastStream
 
 def _ignore_signal(signum: int, frame: FrameType | None) -> None:
     """uvicorn re-raises the stop signal after its graceful shutdown: make that a no-op."""
+
+
+def request_stop() -> None:
+    """Ask the running server to stop gracefully, as a SIGTERM does (for a service that finds
+    at start that it must not run: it stops cleanly, then reports why)."""
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def serve(

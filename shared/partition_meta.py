@@ -2,11 +2,13 @@
 
 Every service checks it before it reads or writes: starting with another P is refused with
 one line naming the setting, the recorded value and the key. A keyspace written before the
-record existed (legacy single-node keys present, no record) counts as P = 1.
+record existed (legacy single-node keys present, no record) counts as P = 1. The read-only
+tools (`tail`, `get`, `stats`) only check (``verify_partitions``): they never record.
 """
 
 from __future__ import annotations
 
+import redis
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
@@ -53,3 +55,19 @@ async def ensure_partitions(redis: Redis | RedisCluster, prefix: str, partitions
     if recorded is None and not await redis.set(key, str(partitions), nx=True):
         # Another process recorded it between our GET and SET: check theirs.
         check_partitions(partitions, _as_int(await redis.get(key)), key)
+
+
+def verify_partitions(client: redis.Redis, prefix: str, partitions: int) -> None:
+    """Check P against the record without writing one (blocking client: the tools).
+
+    Raises ``PartitionMismatchError``; no record and no legacy data: nothing to check.
+    """
+    legacy = Keys(prefix)
+    recorded = _as_int(client.get(legacy.meta))
+    if (
+        recorded is None
+        and partitions != 1
+        and (client.exists(legacy.articles) or client.exists(legacy.ingested))
+    ):
+        recorded = 1
+    check_partitions(partitions, recorded, legacy.meta)

@@ -4,20 +4,52 @@
     (or: faststream run docs.examples.faststream_subscriber:app)
 
 Changelog entries are plain stream fields (no FastStream envelope), so FastStream hands the
-handler the field dict, which validates into the model below.
+handler the field dict, which validates into the model below. One subscriber per partition's
+stream (one stream unless NEWSDROP_PARTITIONS > 1), each with its own cursor.
 """
 
 from __future__ import annotations
 
 import asyncio
+import binascii
 import json
 import os
 
 from faststream import FastStream
 from faststream.redis import RedisBroker, StreamSub
 from pydantic import BaseModel
+from redis.asyncio import Redis
 
-STREAM = os.environ.get("NEWSDROP_PREFIX", "newsdrop") + ":articles"
+URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
+PREFIX = os.environ.get("NEWSDROP_PREFIX", "newsdrop")
+SLOTS = 16384
+BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def base36(number: int) -> str:
+    digits = ""
+    while True:
+        number, rest = divmod(number, 36)
+        digits = BASE36[rest] + digits
+        if number == 0:
+            return digits
+
+
+def changelog_streams(prefix: str, partitions: int) -> list[str]:
+    """The changelog stream of each partition: partition p's hash tag is the first base-36
+    number whose CRC16 slot is the centre of the p-th of P equal shares of the slots."""
+    if partitions == 1:
+        return [f"{prefix}:articles"]
+    wanted = {(2 * p + 1) * SLOTS // (2 * partitions): p for p in range(partitions)}
+    tags: dict[int, str] = {}
+    number = 0
+    while len(tags) < partitions:
+        tag = base36(number)
+        partition = wanted.get(binascii.crc_hqx(tag.encode(), 0) % SLOTS)
+        if partition is not None:
+            tags.setdefault(partition, tag)
+        number += 1
+    return [f"{prefix}:{{{tags[p]}}}:articles" for p in range(partitions)]
 
 
 class ChangelogEntry(BaseModel):
@@ -28,16 +60,32 @@ class ChangelogEntry(BaseModel):
     article: str  # JSON of the article
 
 
-broker = RedisBroker(os.environ.get("REDIS_URL", "redis://localhost:6379/0"))
+broker = RedisBroker(URL)
 app = FastStream(broker)
+seen: dict[str, str] = {}  # article id -> greatest version handled
 
 
-# last_id="0": every current article first, then live changes. (A consumer group would be
-# created at "$" by FastStream and skip what is already there.)
-@broker.subscriber(stream=StreamSub(STREAM, last_id="0"))
 async def on_change(entry: ChangelogEntry) -> None:
+    if entry.version <= seen.get(entry.id, ""):
+        return  # already handled: after a failover an entry can be announced again
+    seen[entry.id] = entry.version
     article = json.loads(entry.article)
     print(entry.id, entry.version, entry.url, article["title"], flush=True)
+
+
+@app.on_startup
+async def subscribe_every_partition() -> None:
+    """P: what newsdrop recorded in Redis, else the setting, else 1; then one subscriber per
+    stream. last_id="0": every current article first, then live changes (a consumer group
+    would be created at "$" by FastStream and skip what is already there)."""
+    client = Redis.from_url(URL, decode_responses=True)
+    try:
+        recorded = await client.get(f"{PREFIX}:partitions")
+    finally:
+        await client.aclose()
+    partitions = int(recorded or os.environ.get("NEWSDROP_PARTITIONS") or 1)
+    for stream in changelog_streams(PREFIX, partitions):
+        broker.subscriber(stream=StreamSub(stream, last_id="0"))(on_change)
 
 
 if __name__ == "__main__":

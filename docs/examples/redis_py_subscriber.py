@@ -2,32 +2,79 @@
 
     REDIS_URL=redis://localhost:6379/0 python docs/examples/redis_py_subscriber.py
 
-Prints one line per article change. Keep ``last_id`` somewhere durable to resume after a
-restart; starting again from "0" is also fine: the stream holds each current article once.
+Prints one line per article change. One cursor per partition's stream (one stream unless
+NEWSDROP_PARTITIONS > 1); keep the cursors somewhere durable to resume after a restart.
+Starting again from "0" is also fine: each stream holds each of its current articles once.
 """
 
 from __future__ import annotations
 
+import binascii
 import json
 import os
 
 import redis
 
-STREAM = os.environ.get("NEWSDROP_PREFIX", "newsdrop") + ":articles"
+PREFIX = os.environ.get("NEWSDROP_PREFIX", "newsdrop")
+SLOTS = 16384
+BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def base36(number: int) -> str:
+    digits = ""
+    while True:
+        number, rest = divmod(number, 36)
+        digits = BASE36[rest] + digits
+        if number == 0:
+            return digits
+
+
+def changelog_streams(prefix: str, partitions: int) -> list[str]:
+    """The changelog stream of each partition: partition p's hash tag is the first base-36
+    number whose CRC16 slot is the centre of the p-th of P equal shares of the slots."""
+    if partitions == 1:
+        return [f"{prefix}:articles"]
+    wanted = {(2 * p + 1) * SLOTS // (2 * partitions): p for p in range(partitions)}
+    tags: dict[int, str] = {}
+    number = 0
+    while len(tags) < partitions:
+        tag = base36(number)
+        partition = wanted.get(binascii.crc_hqx(tag.encode(), 0) % SLOTS)
+        if partition is not None:
+            tags.setdefault(partition, tag)
+        number += 1
+    return [f"{prefix}:{{{tags[p]}}}:articles" for p in range(partitions)]
 
 
 def main() -> None:
+    # socket_timeout above BLOCK below, or an idle read fails with a timeout
     client = redis.Redis.from_url(
-        os.environ.get("REDIS_URL", "redis://localhost:6379/0"), decode_responses=True
+        os.environ.get("REDIS_URL", "redis://localhost:6379/0"),
+        decode_responses=True,
+        socket_timeout=10,
     )
-    last_id = "0"  # "0": every current article first, then live changes; "$": live only
+    # P: what newsdrop recorded in Redis, else the setting, else 1
+    recorded = client.get(f"{PREFIX}:partitions") or os.environ.get("NEWSDROP_PARTITIONS")
+    streams = changelog_streams(PREFIX, int(recorded or 1))
+    cursors = dict.fromkeys(streams, "0")  # "0": every current article first; "$": live only
+    seen: dict[str, str] = {}  # article id -> greatest version handled
+    idle = False
     while True:
-        reply = client.xread({STREAM: last_id}, count=100, block=5000)
-        for _stream, entries in reply:
-            for entry_id, fields in entries:
-                article = json.loads(fields["article"])
-                print(fields["id"], fields["version"], fields["url"], article["title"], flush=True)
-                last_id = entry_id
+        progressed = False
+        for stream in streams:  # one stream per read: a cluster refuses several slots at once
+            block = max(1, 1000 // len(streams)) if idle else None  # wait only when all idle
+            reply = client.xread({stream: cursors[stream]}, count=100, block=block)
+            for _stream, entries in reply:
+                for entry_id, fields in entries:
+                    cursors[stream] = entry_id
+                    progressed = True
+                    if not fields or fields["version"] <= seen.get(fields["id"], ""):
+                        continue  # compacted away, or already handled (a failover repeat)
+                    seen[fields["id"]] = fields["version"]
+                    article = json.loads(fields["article"])
+                    line = [fields["id"], fields["version"], fields["url"], article["title"]]
+                    print(*line, flush=True)
+        idle = not progressed
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ def setting(name: str, *, help: str | None = None) -> Any:
 # field's default applies.
 RedisUrl: TypeAlias = Annotated[str | None, setting("redis_url")]
 Prefix: TypeAlias = Annotated[str | None, setting("prefix")]
+Partitions: TypeAlias = Annotated[int | None, setting("partitions")]
 LogLevel: TypeAlias = Annotated[str | None, setting("log_level")]
 LogFormatOption: TypeAlias = Annotated[LogFormat | None, setting("log_format")]
 StateDir: TypeAlias = Annotated[Path | None, setting("state_dir")]

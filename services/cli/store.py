@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typer
+
 from newsdrop.cli.options import (
     ClaimIdleSeconds,
     ConsumerName,
@@ -10,6 +12,7 @@ from newsdrop.cli.options import (
     LogFormatOption,
     LogLevel,
     MaxDeliveries,
+    Partitions,
     Prefix,
     RedisUrl,
     RejectedMaxlen,
@@ -24,6 +27,7 @@ from newsdrop.cli.options import (
 def store(
     redis_url: RedisUrl = None,
     prefix: Prefix = None,
+    partitions: Partitions = None,
     consumer_name: ConsumerName = None,
     store_batch: StoreBatch = None,
     claim_idle_seconds: ClaimIdleSeconds = None,
@@ -45,6 +49,7 @@ def store(
         "store",
         redis_url=redis_url,
         prefix=prefix,
+        partitions=partitions,
         consumer_name=consumer_name,
         store_batch=store_batch,
         claim_idle_seconds=claim_idle_seconds,
@@ -59,7 +64,12 @@ def store(
     )
     require_redis_url("store", settings)
     from newsdrop.shared.logging import configure_logging
+    from newsdrop.shared.partition_meta import PartitionMismatchError
     from newsdrop.store.app import serve
 
     configure_logging("store", settings.log_level, settings.log_format)
-    serve(settings)
+    try:
+        serve(settings)
+    except PartitionMismatchError as exc:  # a configuration error: `up` does not restart it
+        typer.echo(f"newsdrop store: {exc}", err=True)
+        raise typer.Exit(2) from exc

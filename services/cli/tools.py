@@ -1,4 +1,5 @@
-"""`newsdrop tail`, `get` and `stats`: read the store's keys (Redis from REDIS_URL or `up`)."""
+"""`newsdrop tail`, `get`, `stats` and `streams`: read the store's keys (Redis from REDIS_URL
+or `up`), over every partition (NEWSDROP_PARTITIONS, checked against the one Redis records)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated, TypeAlias
 import orjson
 import typer
 
-from newsdrop.cli.options import Prefix, load_settings, setting
+from newsdrop.cli.options import Partitions, Prefix, load_settings, setting
+from newsdrop.shared.keys import Keys, partition_keys
 from newsdrop.shared.redis_server import redact_url
 from newsdrop.shared.settings import Settings
 from newsdrop.shared.state import read_state_url
@@ -37,13 +39,22 @@ def tool_redis_url(settings: Settings) -> str:
 
 
 @contextlib.contextmanager
-def tool_client(settings: Settings) -> Iterator[redis.Redis]:
+def tool_client(command: str, settings: Settings) -> Iterator[tuple[redis.Redis, list[Keys]]]:
+    """The tools' one Redis client (``sync_redis``: where a cluster / sentinel client would be
+    made) and the keys of every partition, once P is checked against the record."""
     import redis  # here, not at the top: `newsdrop up` starts faster without it
 
+    from newsdrop.shared.partition_meta import PartitionMismatchError, verify_partitions
+    from newsdrop.shared.redis_client import sync_redis
+
     url = tool_redis_url(settings)
-    client = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=3)
+    client = sync_redis(url)
     try:
-        yield client
+        verify_partitions(client, settings.prefix, settings.partitions)
+        yield client, partition_keys(settings.prefix, settings.partitions)
+    except PartitionMismatchError as exc:
+        typer.echo(f"newsdrop {command}: {exc}", err=True)
+        raise typer.Exit(2) from exc
     except redis.ConnectionError as exc:
         typer.echo(f"newsdrop: cannot reach Redis at {redact_url(url)}: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -59,14 +70,19 @@ def tail(
     limit: Annotated[int | None, typer.Option(help="Exit after this many entries.", min=1)] = None,
     redis_url: ToolRedisUrl = None,
     prefix: Prefix = None,
+    partitions: Partitions = None,
 ) -> None:
     """Print changelog changes as they arrive (title, url, version). Ctrl-C stops."""
-    from newsdrop.store.queries import follow
+    from newsdrop.store.changes import follow
 
-    settings = load_settings("tail", redis_url=redis_url, prefix=prefix)
+    settings = load_settings("tail", redis_url=redis_url, prefix=prefix, partitions=partitions)
     seen = 0
-    with tool_client(settings) as client, contextlib.suppress(KeyboardInterrupt):
-        for change in follow(client, settings.keys, from_start=from_start):
+    with (
+        tool_client("tail", settings) as (client, keys),
+        contextlib.suppress(KeyboardInterrupt),
+        contextlib.closing(follow(client, keys, from_start=from_start)) as changes,
+    ):
+        for change in changes:
             typer.echo(orjson.dumps(change.document()).decode() if json_lines else change.line())
             seen += 1
             if limit is not None and seen >= limit:
@@ -77,19 +93,20 @@ def get(
     article: Annotated[str, typer.Argument(help="Article URL (any form) or 32-hex id.")],
     redis_url: ToolRedisUrl = None,
     prefix: Prefix = None,
+    partitions: Partitions = None,
 ) -> None:
     """Print the latest version of one article as JSON. Exit 1 when unknown."""
     from newsdrop.shared.urls import BadUrlError
-    from newsdrop.store.queries import latest, resolve_article_id
+    from newsdrop.store.queries import find_latest, resolve_article_id
 
-    settings = load_settings("get", redis_url=redis_url, prefix=prefix)
+    settings = load_settings("get", redis_url=redis_url, prefix=prefix, partitions=partitions)
     try:
         article_id = resolve_article_id(article)
     except BadUrlError as exc:
         typer.echo(f"newsdrop get: not an article id or URL: {exc}", err=True)
         raise typer.Exit(2) from exc
-    with tool_client(settings) as client:
-        change = latest(client, settings.keys, article_id)
+    with tool_client("get", settings) as (client, keys):
+        change = find_latest(client, keys, article_id)
     if change is None:
         typer.echo(f"newsdrop get: no article {article_id}", err=True)
         raise typer.Exit(1)
@@ -100,16 +117,33 @@ def stats(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
     redis_url: ToolRedisUrl = None,
     prefix: Prefix = None,
+    partitions: Partitions = None,
 ) -> None:
-    """Print counts: articles, changelog length, pending, rejected, duplicates, stale."""
+    """Print counts: articles, changelog length, pending, rejected, duplicates, stale
+    (summed over the partitions; --json adds each partition's with P > 1)."""
     from newsdrop.store.queries import stats as read_stats
 
-    settings = load_settings("stats", redis_url=redis_url, prefix=prefix)
-    with tool_client(settings) as client:
-        counts = read_stats(client, settings.keys)
+    settings = load_settings("stats", redis_url=redis_url, prefix=prefix, partitions=partitions)
+    with tool_client("stats", settings) as (client, keys):
+        counts = read_stats(client, keys)
     if json_out:
-        typer.echo(orjson.dumps(counts).decode())
+        typer.echo(orjson.dumps(counts.document()).decode())
         return
-    width = max(len(name) for name in counts)
-    for name, value in counts.items():
+    rows = dict(counts.total)
+    if len(counts.partitions) > 1:
+        rows["partitions"] = len(counts.partitions)
+    width = max(len(name) for name in rows)
+    for name, value in rows.items():
         typer.echo(f"{name.replace('_', ' '):<{width}}  {'-' if value is None else value}")
+
+
+def streams(
+    redis_url: ToolRedisUrl = None,
+    prefix: Prefix = None,
+    partitions: Partitions = None,
+) -> None:
+    """Print the changelog stream of each partition, one per line (what a subscriber reads)."""
+    settings = load_settings("streams", redis_url=redis_url, prefix=prefix, partitions=partitions)
+    with tool_client("streams", settings) as (_client, keys):
+        for partition in keys:
+            typer.echo(partition.articles)

@@ -1,16 +1,17 @@
 """Composition root of the store service: every part is built here, from ``StoreConfig``.
 
 ``build_app(settings)`` is the application; ``assemble_consumer`` shows the object graph of
-the consumer (scripts, redelivery, the argv and hot paths, housekeeping, the loop). Run it with
-``newsdrop store`` or ``faststream run --factory newsdrop.store.app:create_app``.
+one partition's consumer (scripts, redelivery, the argv and hot paths, housekeeping, the
+loop) and ``assemble_consumers`` makes one per partition (``partition_keys(prefix, P)``), all
+on one client. The client is made here and nowhere else (``connect``); the runtime
+(runtime.py) checks the partition layout, then runs the loops. Run it with ``newsdrop store``
+or ``faststream run --factory newsdrop.store.app:create_app``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Sequence
 from functools import partial
 
 from faststream.asgi import AsgiFastStream
@@ -20,22 +21,31 @@ from redis.asyncio import Redis
 from newsdrop.shared import asgi_runner
 from newsdrop.shared.logging import get_logger
 from newsdrop.shared.ops import ops_routes
+from newsdrop.shared.partition_meta import ensure_partitions
 from newsdrop.shared.redis_client import async_redis
 from newsdrop.shared.settings import Settings
 from newsdrop.store.argv_path import ArgvPath
-from newsdrop.store.config import StoreConfig
+from newsdrop.store.config import StoreConfig, partition_configs
 from newsdrop.store.hot_path import HotPath
 from newsdrop.store.housekeeping import Housekeeping
 from newsdrop.store.loop import StoreConsumer
 from newsdrop.store.metrics import StoreMetrics
 from newsdrop.store.redelivery import Redelivery
+from newsdrop.store.runtime import StoreRuntime
 from newsdrop.store.scripts import Scripts
 
 
-def assemble_consumer(redis: Redis, config: StoreConfig, metrics: StoreMetrics) -> StoreConsumer:
-    """The consumer and every part it is made of, on one client."""
+def assemble_consumer(
+    redis: Redis, config: StoreConfig, metrics: StoreMetrics, partition: int | None = None
+) -> StoreConsumer:
+    """The consumer of one partition and every part it is made of, on one client.
+
+    ``partition``: its number in the logs (None with a single partition: logs as before).
+    """
     reading = config.consumer
     log = get_logger("newsdrop.store").bind(consumer=reading.consumer_name)
+    if partition is not None:
+        log = log.bind(partition=partition)
     scripts = Scripts(redis, config.keys, reading.group)
     redelivery = Redelivery(redis, scripts, metrics, log, reading, config.redelivery)
     argv = ArgvPath(redis, scripts, redelivery, metrics, log, reading)
@@ -54,63 +64,35 @@ def assemble_consumer(redis: Redis, config: StoreConfig, metrics: StoreMetrics) 
     )
 
 
+def assemble_consumers(
+    redis: Redis, configs: Sequence[StoreConfig], metrics: StoreMetrics
+) -> list[StoreConsumer]:
+    """One consumer per partition (group ``store`` of each partition's input stream)."""
+    if len(configs) == 1:
+        return [assemble_consumer(redis, configs[0], metrics)]
+    return [
+        assemble_consumer(redis, config, metrics, partition)
+        for partition, config in enumerate(configs)
+    ]
+
+
 def build_consumer(redis: Redis, settings: Settings, metrics: StoreMetrics) -> StoreConsumer:
-    """``assemble_consumer`` with the config derived from ``settings`` (tests use it)."""
+    """``assemble_consumer`` of the single-partition keys (tests use it)."""
     return assemble_consumer(redis, StoreConfig.from_settings(settings), metrics)
 
 
-class StoreRuntime:
-    """Runs the consumer task between startup and shutdown and answers readiness."""
+def build_consumers(redis: Redis, settings: Settings, metrics: StoreMetrics) -> list[StoreConsumer]:
+    """Every partition's consumer, configs derived from ``settings`` (tests use it)."""
+    return assemble_consumers(redis, partition_configs(settings), metrics)
 
-    def __init__(
-        self,
-        assemble: Callable[[Redis], StoreConsumer],
-        connect: Callable[[], Redis],
-        *,
-        graceful_timeout: float,
-        given: Redis | None = None,
-    ) -> None:
-        """``connect`` makes the client at start unless one is ``given`` (then not closed)."""
-        self._assemble = assemble
-        self._connect = connect
-        self._owns_client = given is None
-        self.graceful_timeout = graceful_timeout
-        self.redis: Redis | None = given
-        self.consumer: StoreConsumer | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.log = get_logger("newsdrop.store")
 
-    async def start(self) -> None:
-        if self.redis is None:
-            self.redis = self._connect()
-        self.consumer = self._assemble(self.redis)
-        self.task = asyncio.create_task(self.consumer.run(), name="store-consumer")
+def connect(settings: Settings) -> Redis:
+    """The store's one Redis client (every partition's loop shares it).
 
-    async def stop(self) -> None:
-        """Finish the in-flight batch within graceful_timeout, then close."""
-        if self.consumer is not None and self.task is not None:
-            self.consumer.stop()
-            try:
-                await asyncio.wait_for(asyncio.shield(self.task), self.graceful_timeout)
-            except TimeoutError:
-                self.log.warning("graceful_timeout_exceeded", seconds=self.graceful_timeout)
-                self.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self.task
-        if self.redis is not None and self._owns_client:
-            await self.redis.aclose()
-            self.redis = None
-
-    async def redis_ok(self) -> bool:
-        return self.redis is not None and bool(await self.redis.ping())
-
-    async def consumer_ok(self) -> bool:
-        return (
-            self.consumer is not None
-            and self.task is not None
-            and not self.task.done()
-            and self.consumer.reading
-        )
+    The place to plug in a cluster / sentinel client factory: everything the store sends
+    goes through the client made here.
+    """
+    return async_redis(settings.require_redis_url())
 
 
 def build_app(settings: Settings, redis: Redis | None = None) -> AsgiFastStream:
@@ -119,18 +101,21 @@ def build_app(settings: Settings, redis: Redis | None = None) -> AsgiFastStream:
 
 
 def build(settings: Settings, redis: Redis | None = None) -> tuple[AsgiFastStream, StoreRuntime]:
-    """The application and its runtime (tests look at the runtime's consumer)."""
+    """The application and its runtime (``serve`` reads the runtime's refusal)."""
     url = settings.redis_url_value() if redis is not None else settings.require_redis_url()
-    config = StoreConfig.from_settings(settings)
+    configs = partition_configs(settings)
     metrics = StoreMetrics.create()
     runtime = StoreRuntime(
-        partial(assemble_consumer, config=config, metrics=metrics),
-        lambda: async_redis(settings.require_redis_url()),
-        graceful_timeout=config.graceful_timeout,
+        partial(assemble_consumers, configs=configs, metrics=metrics),
+        partial(connect, settings),
+        partial(ensure_partitions, prefix=settings.prefix, partitions=settings.partitions),
+        metrics=metrics,
+        graceful_timeout=settings.graceful_timeout,
+        on_refusal=asgi_runner.request_stop,
         given=redis,
     )
-    # The broker gives the lifecycle and the ASGI app; it declares no subscriber (the loop
-    # is ours, see loop.py) and the AsyncAPI document comes from shared/contract.py.
+    # The broker gives the lifecycle and the ASGI app; it declares no subscriber (the loops
+    # are ours, see loop.py) and the AsyncAPI document comes from shared/contract.py.
     broker = RedisBroker(
         url or "redis://localhost",
         graceful_timeout=settings.graceful_timeout,
@@ -157,11 +142,18 @@ def create_app() -> AsgiFastStream:
 
 
 def serve(settings: Settings) -> None:
-    """Run the store until SIGTERM/SIGINT; a graceful stop exits normally (status 0)."""
+    """Run the store until SIGTERM/SIGINT; a graceful stop exits normally (status 0).
+
+    Raises ``PartitionMismatchError`` (after a clean stop) when Redis was laid out with
+    another number of partitions: ``newsdrop store`` turns it into one line and exit 2.
+    """
+    app, runtime = build(settings)
     asgi_runner.serve(
-        build_app(settings),
+        app,
         host=settings.http_host,
         port=settings.store_port,
         log_level=settings.log_level,
         graceful_timeout=settings.graceful_timeout,
     )
+    if runtime.refusal is not None:
+        raise runtime.refusal

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from newsdrop.shared.keys import STORE_GROUP, Keys
+from newsdrop.shared.keys import STORE_GROUP, Keys, partition_keys
 from newsdrop.shared.settings import Settings
 
-BLOCK_MS = 500  # the blocking read's wait when nothing is new (live latency, stop latency)
+# The blocking read's wait when nothing is new (live latency, stop latency); well below the
+# client's socket timeout (shared/redis_client.py; tests/unit/test_blocking_reads.py).
+BLOCK_MS = 500
 MAX_RECLAIM_EVERY = 5.0  # seconds: reclaim at least this often, whatever claim_idle_seconds
 
 
@@ -44,6 +46,8 @@ class ScheduleConfig:
 
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
+    """Everything one consumer loop needs: the keys of its partition and how it reads them."""
+
     keys: Keys
     consumer: ConsumerConfig
     redelivery: RedeliveryConfig
@@ -51,8 +55,9 @@ class StoreConfig:
     graceful_timeout: float
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> StoreConfig:
-        keys = settings.keys
+    def from_settings(cls, settings: Settings, keys: Keys | None = None) -> StoreConfig:
+        """The config of the loop over ``keys`` (default: the single-partition keys)."""
+        keys = settings.keys if keys is None else keys
         return cls(
             keys=keys,
             consumer=ConsumerConfig(
@@ -72,3 +77,11 @@ class StoreConfig:
             ),
             graceful_timeout=settings.graceful_timeout,
         )
+
+
+def partition_configs(settings: Settings) -> list[StoreConfig]:
+    """One config per partition, in partition order (P = 1: today's single-node keys)."""
+    return [
+        StoreConfig.from_settings(settings, keys)
+        for keys in partition_keys(settings.prefix, settings.partitions)
+    ]

@@ -38,9 +38,7 @@ class Housekeeping:
         groups = await group_states(redis, stream)
         for state in groups:
             if state.name == group:
-                self.metrics.pending.set(state.pending)
-                if state.lag is not None:
-                    self.metrics.group_lag.set(state.lag)
+                self.metrics.set_backlog(stream, state.pending, state.lag)
         removed = await trim_acknowledged(redis, stream, groups)
         if removed:
             self.log.debug("trimmed", stream=stream, removed=removed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -23,6 +23,9 @@ class StoreMetrics:
     group_lag: Gauge
     pending: Gauge
     redis_errors: Counter
+    # Per input stream (one per partition): the gauges above show their sums.
+    _pending_by_stream: dict[str, int] = field(default_factory=dict)
+    _lag_by_stream: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def create(cls) -> StoreMetrics:
@@ -64,6 +67,14 @@ class StoreMetrics:
                 registry=registry,
             ),
         )
+
+    def set_backlog(self, stream: str, pending: int, lag: int | None) -> None:
+        """One partition's pending count and lag (None: unknown); the gauges are the sums."""
+        self._pending_by_stream[stream] = pending
+        self.pending.set(sum(self._pending_by_stream.values()))
+        if lag is not None:
+            self._lag_by_stream[stream] = lag
+            self.group_lag.set(sum(self._lag_by_stream.values()))
 
     def count(self, outcome: MessageOutcome, times: int = 1) -> None:
         """Count outcomes as the stats hash does (``COUNTER_OF``: gone counts nowhere)."""

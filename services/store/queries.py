@@ -1,9 +1,11 @@
-"""Read side for the subscriber tools (`tail`, `get`, `stats`): plain redis-py, no FastStream."""
+"""Read side for the subscriber tools `get` and `stats` (and the entries `tail` prints, whose
+reading is changes.py): plain redis-py, no FastStream. ``partitions`` is the keys of each
+partition in order (``partition_keys(prefix, P)``)."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +13,7 @@ import orjson
 import redis
 
 from newsdrop.shared.keys import STORE_GROUP, Keys
+from newsdrop.shared.partitions import partition_of_article
 from newsdrop.shared.urls import id_for_url
 from newsdrop.store.script_contract import StatsField
 from newsdrop.store.validation import ARTICLE_ID
@@ -68,26 +71,9 @@ def latest(client: redis.Redis, keys: Keys, article_id: str) -> Change | None:
     raise RuntimeError(f"article {article_id} kept changing while being read")
 
 
-def last_entry_id(client: redis.Redis, stream: str) -> str:
-    """Where `tail` starts without --from-start: after the last id ever generated."""
-    try:
-        info = client.xinfo_stream(stream)
-    except redis.ResponseError:  # no such key yet
-        return "0-0"
-    return str(info["last-generated-id"])
-
-
-def follow(
-    client: redis.Redis, keys: Keys, *, from_start: bool, block_ms: int = 5_000
-) -> Iterator[Change]:
-    """Every changelog entry after the start point, forever: read from 0, then block."""
-    last = "0-0" if from_start else last_entry_id(client, keys.articles)
-    while True:
-        reply: Any = client.xread({keys.articles: last}, count=500, block=block_ms)
-        for _stream, entries in reply or []:
-            for entry_id, fields in entries:
-                last = entry_id
-                yield Change(entry_id, fields)
+def find_latest(client: redis.Redis, partitions: Sequence[Keys], article_id: str) -> Change | None:
+    """``latest`` in the article's own partition (``partition_of_article``)."""
+    return latest(client, partitions[partition_of_article(article_id, len(partitions))], article_id)
 
 
 def _group(client: redis.Redis, stream: str) -> dict[str, Any] | None:
@@ -98,8 +84,11 @@ def _group(client: redis.Redis, stream: str) -> dict[str, Any] | None:
     return next((g for g in groups if g["name"] == STORE_GROUP), None)
 
 
-def stats(client: redis.Redis, keys: Keys) -> dict[str, int | None]:
-    """Counts for `newsdrop stats` (store counters are cumulative since the data began)."""
+Counts = dict[str, int | None]
+
+
+def partition_stats(client: redis.Redis, keys: Keys) -> Counts:
+    """One partition's counts (store counters are cumulative since the data began)."""
     counters = client.hgetall(keys.stats)
     group = _group(client, keys.ingested)
     lag = None if group is None else group.get("lag")
@@ -119,3 +108,38 @@ def stats(client: redis.Redis, keys: Keys) -> dict[str, int | None]:
         "pending": 0 if group is None else int(group["pending"]),
         "lag": None if lag is None else int(lag),
     }
+
+
+def summed(parts: Sequence[Counts]) -> Counts:
+    """The counts of all partitions together; a count unknown in one partition is unknown."""
+    total: Counts = {}
+    for name in parts[0]:
+        values = [part[name] for part in parts]
+        total[name] = None if any(v is None for v in values) else sum(v or 0 for v in values)
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """What `newsdrop stats` prints: the totals and, with P > 1, each partition's counts."""
+
+    total: Counts
+    partitions: list[tuple[Keys, Counts]]
+
+    def document(self) -> dict[str, Any]:
+        """``--json``: the totals; with P > 1 also ``partitions``, each with its streams."""
+        if len(self.partitions) == 1:
+            return dict(self.total)
+        return {
+            **self.total,
+            "partitions": [
+                {"partition": number, "stream": keys.articles, "input": keys.ingested, **counts}
+                for number, (keys, counts) in enumerate(self.partitions)
+            ],
+        }
+
+
+def stats(client: redis.Redis, partitions: Sequence[Keys]) -> Stats:
+    """Counts for `newsdrop stats`, summed over the partitions."""
+    parts = [(keys, partition_stats(client, keys)) for keys in partitions]
+    return Stats(summed([counts for _, counts in parts]), parts)

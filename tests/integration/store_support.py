@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,11 +13,12 @@ import psutil
 import redis
 
 from newsdrop.shared.contract import Source, ingested_fields
-from newsdrop.shared.keys import STORE_GROUP, Keys
+from newsdrop.shared.keys import STORE_GROUP, Keys, partition_keys
 from newsdrop.shared.parse import Parsed, parse_article
+from newsdrop.shared.partitions import partition_of_article
 from newsdrop.shared.redis_client import async_redis
 from newsdrop.shared.settings import Settings
-from newsdrop.store.app import build_consumer
+from newsdrop.store.app import build_consumer, build_consumers
 from newsdrop.store.loop import StoreConsumer
 from newsdrop.store.metrics import StoreMetrics
 
@@ -38,6 +40,28 @@ def file_fields(file: Path, mtime_ns: int | None = None) -> dict[str, str | byte
     return entry_fields(data, file.name, mtime_ns if mtime_ns is not None else time.time_ns())
 
 
+def many_versions(corpus: Path, per_article: int) -> list[dict[str, str | bytes]]:
+    """``per_article`` distinct versions of each real news file (an extra field per revision;
+    a later revision has a later mtime, so the highest revision wins), shuffled."""
+    inputs = []
+    for file in sorted((corpus / "news").glob("*.md"))[:100]:
+        text = file.read_text()
+        for revision in range(per_article):
+            data = text.replace("\ncategory: news\n", f"\ncategory: news\nrevision: {revision}\n")
+            inputs.append(entry_fields(data.encode(), file.name, 1_000 + revision))
+    random.Random(11).shuffle(inputs)
+    return inputs
+
+
+def winners(inputs: list[dict[str, str | bytes]]) -> dict[str, dict[str, str | bytes]]:
+    best: dict[str, dict[str, str | bytes]] = {}
+    for fields in inputs:
+        held = best.get(str(fields["id"]))
+        if held is None or str(fields["version"]) > str(held["version"]):
+            best[str(fields["id"])] = fields
+    return best
+
+
 def settings_for(keys: Keys, url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "redis_url": url,
@@ -55,6 +79,14 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
         time.sleep(0.05)
+
+
+async def until(predicate: Callable[[], object]) -> None:
+    """Yield to the consumers until ``predicate()`` holds (callers bound it with a timeout)."""
+    while True:
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
 
 
 def indexed(client: redis.Redis, keys: Keys, article_id: str) -> tuple[str, str] | None:
@@ -109,3 +141,50 @@ async def drain_async(settings: Settings, limit: float = 20.0) -> StoreConsumer:
 
 def drain(settings: Settings, timeout: float = 20.0) -> StoreConsumer:
     return asyncio.run(drain_async(settings, timeout))
+
+
+def partitions_of(settings: Settings) -> list[Keys]:
+    """The keys of each partition of ``settings`` (P = settings.partitions)."""
+    return partition_keys(settings.prefix, settings.partitions)
+
+
+def add_routed(
+    client: redis.Redis, partitions: list[Keys], inputs: list[dict[str, str | bytes]]
+) -> None:
+    """XADD each entry to its article's partition, as ingest routes them."""
+    pipe = client.pipeline(transaction=False)
+    for fields in inputs:
+        keys = partitions[partition_of_article(str(fields["id"]), len(partitions))]
+        pipe.xadd(keys.ingested, fields)
+    pipe.execute()
+
+
+def settled_all(client: redis.Redis, partitions: list[Keys]) -> bool:
+    return all(settled(client, keys) for keys in partitions)
+
+
+async def drain_partitions_async(settings: Settings, limit: float = 30.0) -> list[StoreConsumer]:
+    """Run every partition's consumer (one process's loops, stepped in turn) until every
+    partition has nothing undelivered or pending."""
+    url = settings.redis_url_value()
+    assert url is not None
+    client = async_redis(url)
+    sync = redis.Redis.from_url(url, decode_responses=True)
+    consumers = build_consumers(client, settings, StoreMetrics.create())
+    deadline = time.monotonic() + limit
+    try:
+        for consumer in consumers:
+            await consumer.ensure_group()
+            await consumer.drain_own_pending()
+        while not settled_all(sync, partitions_of(settings)):
+            for consumer in consumers:
+                await consumer.step()
+            assert time.monotonic() < deadline, "consumers did not settle"
+        return consumers
+    finally:
+        await client.aclose()
+        sync.close()
+
+
+def drain_partitions(settings: Settings, timeout: float = 30.0) -> list[StoreConsumer]:
+    return asyncio.run(drain_partitions_async(settings, timeout))

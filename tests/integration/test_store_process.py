@@ -3,62 +3,25 @@
 from __future__ import annotations
 
 import os
-import random
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 
 from newsdrop.shared.keys import STORE_GROUP, Keys
-from newsdrop.shared.redis_server import EmbeddedRedis, free_port
+from newsdrop.shared.redis_server import EmbeddedRedis
+from tests.integration.store_process import StoreProcess
 from tests.integration.store_support import (
     blocked_reading,
-    entry_fields,
     indexed,
+    many_versions,
     settled,
     wait_for,
+    winners,
 )
-
-
-class StoreProcess:
-    def __init__(self, url: str, keys: Keys, log: Path, **env: str) -> None:
-        self.port = free_port()
-        self.log = log
-        environment = dict(os.environ)
-        environment.update(
-            {
-                "REDIS_URL": url,
-                "NEWSDROP_PREFIX": keys.prefix,
-                "NEWSDROP_STORE_PORT": str(self.port),
-                "NEWSDROP_LOG_FORMAT": "json",
-                **env,
-            }
-        )
-        with log.open("ab") as sink:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "newsdrop", "store"], env=environment, stderr=sink
-            )
-        self.consumer = f"{os.uname().nodename}-{self.process.pid}"
-
-    def get(self, path: str) -> httpx.Response:
-        return httpx.get(f"http://127.0.0.1:{self.port}{path}", timeout=3)
-
-    def status(self) -> int | None:
-        try:
-            return self.get("/health/ready").status_code
-        except httpx.HTTPError:
-            return None
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture
@@ -67,28 +30,6 @@ def stores(tmp_path: Path) -> Iterator[list[StoreProcess]]:
     yield started
     for store in started:
         store.stop()
-
-
-def many_versions(corpus: Path, per_article: int) -> list[dict[str, str | bytes]]:
-    """``per_article`` distinct versions of each real news file (an extra field per revision;
-    a later revision has a later mtime, so the highest revision wins), shuffled."""
-    inputs = []
-    for file in sorted((corpus / "news").glob("*.md"))[:100]:
-        text = file.read_text()
-        for revision in range(per_article):
-            data = text.replace("\ncategory: news\n", f"\ncategory: news\nrevision: {revision}\n")
-            inputs.append(entry_fields(data.encode(), file.name, 1_000 + revision))
-    random.Random(11).shuffle(inputs)
-    return inputs
-
-
-def winners(inputs: list[dict[str, str | bytes]]) -> dict[str, dict[str, str | bytes]]:
-    best: dict[str, dict[str, str | bytes]] = {}
-    for fields in inputs:
-        held = best.get(str(fields["id"]))
-        if held is None or str(fields["version"]) > str(held["version"]):
-            best[str(fields["id"])] = fields
-    return best
 
 
 def consumer_pending(client: redis.Redis, keys: Keys, name: str) -> int:

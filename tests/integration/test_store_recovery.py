@@ -26,6 +26,7 @@ from tests.integration.store_support import (
     file_fields,
     settings_for,
     settled,
+    until,
 )
 
 
@@ -57,14 +58,6 @@ def actual_state(client: redis.Redis, keys: Keys) -> dict[str, str]:
         assert indexed_entry == entry_id
         assert version >= fields["version"] and version.endswith("." + fields["content_hash"])
     return state
-
-
-async def until(predicate: Callable[[], object]) -> None:
-    """Yield to the consumers until ``predicate()`` holds (callers bound it with a timeout)."""
-    while True:
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
 
 
 async def run_until(

@@ -174,7 +174,8 @@ def test_plain_redis_py_reads_each_current_article_once_then_live_changes(
         if decision is Decision.APPLY:
             expected[str(fields["id"])] = fields
 
-    plain = redis.Redis.from_url(redis_url, decode_responses=True)
+    # socket_timeout above the listener's BLOCK (redis-py's default of 5 s is below it)
+    plain = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=20)
     try:
         reply = plain.xread({keys.articles: "0"}, count=10_000)
         entries = reply[0][1]

@@ -179,3 +179,36 @@ def test_up_restarts_a_crashed_child(tmp_path: Path) -> None:
         client.close()
     finally:
         assert up.stop() == 0
+
+
+def test_a_child_that_refuses_its_configuration_stops_up_with_its_message(
+    tmp_path: Path, redis_url: str, redis_client: redis.Redis, keys: Keys
+) -> None:
+    """Exit status 2 from a child (here the store: Redis holds 4 partitions, the setting says
+    1) is not restarted: `up` stops the other child and exits 2 with the child's line."""
+    redis_client.set(keys.meta, "4")
+    env = dict(os.environ)
+    env.update(
+        {
+            "REDIS_URL": redis_url,
+            "NEWSDROP_PREFIX": keys.prefix,
+            "NEWSDROP_PARTITIONS": "1",
+            "NEWSDROP_INGEST_PORT": str(free_port()),
+            "NEWSDROP_STORE_PORT": str(free_port()),
+            "NEWSDROP_LOG_FORMAT": "json",
+        }
+    )
+    argv = [sys.executable, "-m", "newsdrop", "up", "--inbox", str(tmp_path / "inbox")]
+    argv += ["--state-dir", str(tmp_path / "state")]
+    done = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, timeout=60)
+    assert done.returncode == 2
+    err = done.stderr.decode()
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("newsdrop up: store refused its configuration (not restarted): ")
+    assert (
+        f"NEWSDROP_PARTITIONS=1 but this Redis holds data for 4 partition(s) (key {keys.meta})"
+        in last
+    )
+    assert err.count('"child": "store", "pid"') == 1  # started once, never restarted
+    assert '"child_config_error"' in err
+    assert redis_client.get(keys.meta) == "4"

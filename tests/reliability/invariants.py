@@ -12,6 +12,12 @@ read from Redis. The promise being checked (design.md, failure model):
 * no version was announced twice (the changelog's ``entries-added`` counter is bounded by the
   number of distinct (id, version) pairs dropped; ``procs.ChangelogRecorder`` sees each one).
 
+Partitions: the checker takes one ``Keys`` or the list of every partition's (``partition_keys``)
+and checks the promise over all of them together: each article appears once across all the
+partitions' changelogs, in its own partition (``partition_of_article``), at its latest version;
+each partition's index, group and dead letters agree with that partition (a dead letter with
+an article id sits in the article's partition, one without in its path's).
+
 Version strings and copies: the design drops an incoming version whose content hash equals the
 stored one ("duplicate"). When the same bytes were dropped twice (two paths, or a path rewritten
 back), the stored version string may be that of the first copy to arrive, so the checker
@@ -24,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,12 +45,16 @@ from newsdrop.shared.parse import (
     Parsed,
     parse_article,
 )
+from newsdrop.shared.partitions import partition_of_article, partition_of_path
 from newsdrop.shared.version import version_string
 
 # Keys the ingest adds to the article JSON on top of the file's own fields (wire.article_json).
 ADDED_ARTICLE_KEYS = ("id", "url", "source", "ingestedAt")
 REJECTED_FIELDS = ("path", "reason", "detail", "size", "sha256", "at")
 ANY_REASON = "*"
+
+Layout = Keys | Sequence[Keys]  # one partition's keys, or every partition's in order
+Live = dict[str, tuple[int, str, dict[str, str]]]  # article id -> (partition, entry id, fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +244,23 @@ def _entry_id_tuple(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
+def partitions_of(keys: Layout) -> list[Keys]:
+    return [keys] if isinstance(keys, Keys) else list(keys)
+
+
+def home_partition(article_id: str, partitions: int) -> int | None:
+    """The partition an article belongs in (None: not an article id)."""
+    try:
+        return partition_of_article(article_id, partitions)
+    except ValueError:
+        return None
+
+
+def _where(partition: int, partitions: list[Keys]) -> str:
+    """ " in partition p" with P > 1, else nothing (single-partition messages as before)."""
+    return f" in partition {partition}" if len(partitions) > 1 else ""
+
+
 def read_changelog(client: redis.Redis, keys: Keys) -> list[tuple[str, dict[str, str]]]:
     return _stream_entries(client, keys.articles)
 
@@ -243,30 +270,42 @@ def read_rejected(client: redis.Redis, keys: Keys) -> list[tuple[str, dict[str, 
 
 
 def check_changelog(
-    client: redis.Redis, keys: Keys, expected: Expected, report: Report
-) -> dict[str, tuple[str, dict[str, str]]]:
-    """Exactly one entry per expected id, with the winning content; returns id -> entry."""
-    entries = read_changelog(client, keys)
-    report.figures["changelog_entries"] = len(entries)
-    by_id: dict[str, list[tuple[str, dict[str, str]]]] = defaultdict(list)
-    for entry_id, fields in entries:
-        names = tuple(fields)
-        if set(names) != set(CHANGELOG_FIELDS):
-            report.add(
-                f"changelog entry {entry_id} has fields {sorted(names)}, "
-                f"expected exactly {list(CHANGELOG_FIELDS)}"
-            )
-        by_id[fields.get("id", "")].append((entry_id, fields))
+    client: redis.Redis, partitions: list[Keys], expected: Expected, report: Report
+) -> Live:
+    """Exactly one entry per expected id over all partitions, in the article's own partition,
+    with the winning content; returns id -> (partition, entry id, fields)."""
+    by_id: dict[str, list[tuple[int, str, dict[str, str]]]] = defaultdict(list)
+    count = 0
+    for partition, keys in enumerate(partitions):
+        for entry_id, fields in read_changelog(client, keys):
+            count += 1
+            names = tuple(fields)
+            if set(names) != set(CHANGELOG_FIELDS):
+                report.add(
+                    f"changelog entry {entry_id}{_where(partition, partitions)} has fields "
+                    f"{sorted(names)}, expected exactly {list(CHANGELOG_FIELDS)}"
+                )
+            by_id[fields.get("id", "")].append((partition, entry_id, fields))
+    report.figures["changelog_entries"] = count
 
-    live: dict[str, tuple[str, dict[str, str]]] = {}
+    live: Live = {}
     for article_id, found in sorted(by_id.items()):
         if len(found) > 1:
+            where = ", ".join(f"{e}{_where(p, partitions)}" for p, e, _ in found)
             report.add(
                 f"article {article_id} appears {len(found)} times in the changelog "
-                f"(entries {', '.join(e for e, _ in found)}): the stream must be compacted"
+                f"(entries {where}): the stream must be compacted"
             )
-        entry_id, fields = found[-1]
-        live[article_id] = (entry_id, fields)
+        home = home_partition(article_id, len(partitions))
+        for partition, entry_id, _ in found:
+            if home is not None and home != partition:
+                report.add(
+                    f"article {article_id} is in partition {partition}'s changelog (entry "
+                    f"{entry_id}), but its partition is {home}"
+                )
+        at_home = [entry for entry in found if entry[0] == home]
+        partition, entry_id, fields = (at_home or found)[-1]
+        live[article_id] = (partition, entry_id, fields)
         versions = expected.versions.get(article_id)
         if not versions:
             report.add(
@@ -370,20 +409,23 @@ def _check_article_json(
         )
 
 
-def check_index(
-    client: redis.Redis,
-    keys: Keys,
-    live: dict[str, tuple[str, dict[str, str]]],
-    report: Report,
+def check_index(client: redis.Redis, partitions: list[Keys], live: Live, report: Report) -> None:
+    """Each partition's index (``latest``: id -> "<version> <entry_id>") agrees with the live
+    changelog entries of that partition, and vice versa."""
+    for partition, keys in enumerate(partitions):
+        index = {_text(k): _text(v) for k, v in client.hgetall(keys.latest).items()}
+        mine = {i: (e, f) for i, (p, e, f) in live.items() if p == partition}
+        _check_partition_index(index, mine, _where(partition, partitions), report)
+
+
+def _check_partition_index(
+    index: dict[str, str], live: dict[str, tuple[str, dict[str, str]]], where: str, report: Report
 ) -> None:
-    """The store's index (``latest``: id -> "<version> <entry_id>") agrees with the live
-    changelog entries, and vice versa."""
-    index = {_text(k): _text(v) for k, v in client.hgetall(keys.latest).items()}
     for article_id, value in index.items():
         version, space, entry_id = value.partition(" ")
         entry = live.get(article_id)
         if entry is None:
-            report.add(f"index names article {article_id}, which is not in the changelog")
+            report.add(f"index{where} names article {article_id}, which is not in the changelog")
             continue
         if not space:
             report.add(f"index value of {article_id} is {value!r}, not '<version> <entry_id>'")
@@ -403,18 +445,26 @@ def check_index(
                 f"{_short(announced, 60)!r} or a later version of the same content"
             )
     for article_id in sorted(set(live) - set(index)):
-        report.add(f"article {article_id} is in the changelog but not in the index")
+        report.add(f"article {article_id} is in the changelog but not in the index{where}")
 
 
 def check_consumer_group(
-    client: redis.Redis, keys: Keys, expected: Expected, report: Report
+    client: redis.Redis, partitions: list[Keys], expected: Expected, report: Report
 ) -> None:
-    """The store's group has read the whole input and has nothing pending."""
+    """Each partition's store group has read the whole input and has nothing pending."""
+    needed = {home_partition(i, len(partitions)) for i in expected.required_ids()}
+    for name in ("ingested_added", "ingested_length", "pending"):
+        report.figures[name] = 0
+    for partition, keys in enumerate(partitions):
+        _check_group(client, keys, partition in needed, _where(partition, partitions), report)
+
+
+def _check_group(client: redis.Redis, keys: Keys, needed: bool, where: str, report: Report) -> None:
     info = _stream_info(client, keys.ingested)
-    report.figures["ingested_added"] = int(info.get("entries-added", 0) or 0)
-    report.figures["ingested_length"] = int(info.get("length", 0) or 0)
+    report.figures["ingested_added"] += int(info.get("entries-added", 0) or 0)
+    report.figures["ingested_length"] += int(info.get("length", 0) or 0)
     if not info:
-        if expected.required_ids():
+        if needed:
             report.add(f"input stream {keys.ingested} does not exist")
         return
     try:
@@ -428,7 +478,7 @@ def check_consumer_group(
         return
     pending = client.xpending(keys.ingested, STORE_GROUP)
     count = int(pending.get("pending", 0))
-    report.figures["pending"] = count
+    report.figures["pending"] += count
     if count:
         consumers = {_text(c["name"]): int(c["pending"]) for c in pending.get("consumers", [])}
         report.add(
@@ -441,21 +491,47 @@ def check_consumer_group(
     if _entry_id_tuple(last_delivered) < _entry_id_tuple(last_generated):
         lag = group.get("lag")
         report.add(
-            f"group {STORE_GROUP!r} has not read the whole input: last delivered "
+            f"group {STORE_GROUP!r}{where} has not read the whole input: last delivered "
             f"{last_delivered}, last added {last_generated} (lag {lag})"
         )
 
 
+def dead_letter_home(fields: dict[str, str], partitions: int) -> int | None:
+    """The partition a dead letter belongs in: its article's if it names one, else its path's
+    (None: a path that did not decode, whose bytes the checker does not have)."""
+    if fields.get("id"):
+        return home_partition(fields["id"], partitions)
+    path = fields.get("path", "")
+    return None if "\ufffd" in path else partition_of_path(path, partitions)
+
+
+def read_all_rejected(
+    client: redis.Redis, partitions: list[Keys], report: Report
+) -> list[tuple[str, dict[str, str]]]:
+    """Every partition's dead letters; reports those in another partition than their own."""
+    entries = []
+    for partition, keys in enumerate(partitions):
+        for entry_id, fields in read_rejected(client, keys):
+            home = dead_letter_home(fields, len(partitions))
+            if len(partitions) > 1 and home is not None and home != partition:
+                report.add(
+                    f"dead letter {entry_id} (path={fields.get('path')!r}) is in partition "
+                    f"{partition}, but its partition is {home}"
+                )
+            entries.append((entry_id, fields))
+    return entries
+
+
 def check_rejected(
     client: redis.Redis,
-    keys: Keys,
+    partitions: list[Keys],
     expected: Expected,
     report: Report,
     *,
     allow_duplicate_rejections: bool,
 ) -> None:
     """Each expected rejection is there with its reason; nothing unexpected is."""
-    entries = read_rejected(client, keys)
+    entries = read_all_rejected(client, partitions, report)
     report.figures["rejected_entries"] = len(entries)
     by_path: dict[str, list[ExpectedRejection]] = defaultdict(list)
     for rejection in expected.rejections:
@@ -495,11 +571,12 @@ def check_rejected(
 
 
 def check_announcements(
-    client: redis.Redis, keys: Keys, expected: Expected, report: Report
+    client: redis.Redis, partitions: list[Keys], expected: Expected, report: Report
 ) -> None:
-    """No version was announced twice: XADDs to the changelog <= distinct (id, version)."""
-    info = _stream_info(client, keys.articles)
-    added = int(info.get("entries-added", 0) or 0)
+    """No version was announced twice: XADDs to the changelogs <= distinct (id, version)."""
+    added = sum(
+        int(_stream_info(client, keys.articles).get("entries-added", 0) or 0) for keys in partitions
+    )
     report.figures["announced"] = added
     bound = expected.distinct_versions
     if added > bound:
@@ -511,22 +588,24 @@ def check_announcements(
 
 def check(
     client: redis.Redis,
-    keys: Keys,
+    keys: Layout,
     expected: Expected,
     *,
     allow_duplicate_rejections: bool = True,
 ) -> Report:
-    """Run every invariant; never raises for a violation (see ``assert_invariants``)."""
+    """Run every invariant over one partition's keys or every partition's; never raises for a
+    violation (see ``assert_invariants``)."""
+    partitions = partitions_of(keys)
     report = Report()
     report.figures["expected_articles"] = len(expected.required_ids())
     report.figures["distinct_versions"] = expected.distinct_versions
-    live = check_changelog(client, keys, expected, report)
-    check_index(client, keys, live, report)
-    check_consumer_group(client, keys, expected, report)
+    live = check_changelog(client, partitions, expected, report)
+    check_index(client, partitions, live, report)
+    check_consumer_group(client, partitions, expected, report)
     check_rejected(
-        client, keys, expected, report, allow_duplicate_rejections=allow_duplicate_rejections
+        client, partitions, expected, report, allow_duplicate_rejections=allow_duplicate_rejections
     )
-    check_announcements(client, keys, expected, report)
+    check_announcements(client, partitions, expected, report)
     report.figures["resends"] = max(
         0, report.figures.get("ingested_added", 0) - expected.distinct_versions
     )
@@ -534,7 +613,7 @@ def check(
 
 
 def assert_invariants(
-    client: redis.Redis, keys: Keys, expected: Expected, **options: Any
+    client: redis.Redis, keys: Layout, expected: Expected, **options: Any
 ) -> Report:
     report = check(client, keys, expected, **options)
     assert report.ok, str(report)
@@ -543,7 +622,7 @@ def assert_invariants(
 
 def wait_for_invariants(
     client: redis.Redis,
-    keys: Keys,
+    keys: Layout,
     expected: Expected,
     *,
     timeout: float = 60.0,

@@ -17,7 +17,7 @@ from newsdrop.shared.parse import Parsed, parse_article
 from newsdrop.shared.version import Decision, decide
 
 from .inbox import ArticleFactory
-from .invariants import Drop, Expected, check, wait_for_invariants
+from .invariants import Drop, Expected, Layout, check, wait_for_invariants
 
 BAD = b"no front matter here\n"
 
@@ -109,7 +109,7 @@ def build_ok(ref: ReferenceStore, drops: list[Drop]) -> Expected:
     return Expected.from_drops(drops)
 
 
-def problems(client: redis.Redis, keys: Keys, expected: Expected) -> str:
+def problems(client: redis.Redis, keys: Layout, expected: Expected) -> str:
     report = check(client, keys, expected)
     assert not report.ok, "the checker missed the violation"
     return str(report)

@@ -22,6 +22,7 @@ RULES: dict[Path, tuple[str, ...]] = {
     SERVICES / "store": OUTER_LAYER,
     SHARED: OUTER_LAYER,
     SERVICES / "supervisor.py": ("newsdrop.cli", "typer", "newsdrop.bench"),
+    SERVICES / "supervised_child.py": ("newsdrop.cli", "typer", "newsdrop.bench"),
 }
 
 

@@ -11,6 +11,8 @@ from importlib.resources import files
 
 import pytest
 
+from newsdrop.shared.keys import partition_keys
+from newsdrop.shared.partitions import key_slot
 from newsdrop.shared.urls import id_for_url
 from newsdrop.shared.version import Decision, version_string
 from newsdrop.store.script_contract import (
@@ -26,7 +28,7 @@ from newsdrop.store.script_contract import (
     StatsField,
     lua_preamble,
 )
-from newsdrop.store.scripts import SHEBANG, load_source, script_source
+from newsdrop.store.scripts import SHEBANG, key_names, load_source, script_source
 from newsdrop.store.validation import Upsert
 
 LUA_FILES = sorted(
@@ -127,3 +129,32 @@ def test_the_shared_values_match_the_rules_they_come_from() -> None:
         MessageOutcome.DUPLICATE: "duplicate",
         MessageOutcome.STALE: "stale",
     }
+
+
+def touched_keys(source: str) -> list[str]:
+    """The key argument of each ``redis.call`` (after STREAMS for XREADGROUP)."""
+    found = []
+    for call in re.findall(r"redis\.p?call\(([^)]*)\)", source):
+        args = [arg.strip() for arg in call.split(",")]
+        found.append(args[args.index("'STREAMS'") + 1] if "'STREAMS'" in args else args[1])
+    return found
+
+
+@pytest.mark.parametrize("spec", SCRIPTS, ids=lambda spec: spec.file)
+def test_every_key_a_script_touches_is_one_of_its_keys(spec: ScriptSpec) -> None:
+    """No key name is built in Lua: each call's key is a declared KEYS entry (apply.lua's
+    functions take them as arguments of the same names), so the caller's keys are all."""
+    source = script_source(spec)
+    touched = touched_keys(source)
+    assert touched and set(touched) <= set(spec.keys), touched
+
+
+@pytest.mark.parametrize("partitions", [2, 4, 16])
+@pytest.mark.parametrize("spec", SCRIPTS, ids=lambda spec: spec.file)
+def test_every_call_stays_in_its_partitions_slot(spec: ScriptSpec, partitions: int) -> None:
+    """With P > 1 a call's KEYS all carry its partition's hash tag: one slot (mandatory on a
+    cluster). P = 1 keeps the single-node names, which have no tag."""
+    for keys in partition_keys("newsdrop", partitions):
+        names = key_names(keys, spec)
+        assert len({key_slot(name) for name in names}) == 1, names
+        assert all(name.startswith(f"newsdrop:{{{keys.tag}}}:") for name in names), names
