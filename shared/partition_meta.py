@@ -9,10 +9,11 @@ tools (`tail`, `get`, `stats`) only check (``verify_partitions``): they never re
 from __future__ import annotations
 
 import redis
-from redis.asyncio import Redis
+import redis.cluster
 from redis.asyncio.cluster import RedisCluster
 
 from newsdrop.shared.keys import Keys
+from newsdrop.shared.redis_topology import AsyncClient, SyncClient
 
 
 class PartitionMismatchError(ValueError):
@@ -36,11 +37,22 @@ def _as_int(value: bytes | str | None) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-async def ensure_partitions(redis: Redis | RedisCluster, prefix: str, partitions: int) -> None:
+def check_cluster_partitions(partitions: int, is_cluster: bool) -> None:
+    """Pure rule: a cluster needs P > 1 (the single-node key names share no hash tag, so one
+    script call would span slots); raises ``PartitionMismatchError``."""
+    if is_cluster and partitions == 1:
+        raise PartitionMismatchError(
+            "NEWSDROP_PARTITIONS=1 on a Redis Cluster: the single-node key names cannot share "
+            "a slot; set NEWSDROP_PARTITIONS to a multiple of your primaries (e.g. 8 or 16)"
+        )
+
+
+async def ensure_partitions(redis: AsyncClient, prefix: str, partitions: int) -> None:
     """Record P at first start (SET NX) or check it against the record.
 
     Raises ``PartitionMismatchError``; Redis errors propagate (callers retry them).
     """
+    check_cluster_partitions(partitions, isinstance(redis, RedisCluster))
     legacy = Keys(prefix)
     key = legacy.meta
     recorded = _as_int(await redis.get(key))
@@ -57,11 +69,12 @@ async def ensure_partitions(redis: Redis | RedisCluster, prefix: str, partitions
         check_partitions(partitions, _as_int(await redis.get(key)), key)
 
 
-def verify_partitions(client: redis.Redis, prefix: str, partitions: int) -> None:
+def verify_partitions(client: SyncClient, prefix: str, partitions: int) -> None:
     """Check P against the record without writing one (blocking client: the tools).
 
     Raises ``PartitionMismatchError``; no record and no legacy data: nothing to check.
     """
+    check_cluster_partitions(partitions, isinstance(client, redis.cluster.RedisCluster))
     legacy = Keys(prefix)
     recorded = _as_int(client.get(legacy.meta))
     if (

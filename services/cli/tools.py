@@ -17,7 +17,7 @@ from newsdrop.shared.settings import Settings
 from newsdrop.shared.state import read_state_url
 
 if TYPE_CHECKING:
-    import redis
+    from newsdrop.shared.redis_topology import SyncClient
 
 ToolRedisUrl: TypeAlias = Annotated[
     str | None,
@@ -39,16 +39,20 @@ def tool_redis_url(settings: Settings) -> str:
 
 
 @contextlib.contextmanager
-def tool_client(command: str, settings: Settings) -> Iterator[tuple[redis.Redis, list[Keys]]]:
-    """The tools' one Redis client (``sync_redis``: where a cluster / sentinel client would be
-    made) and the keys of every partition, once P is checked against the record."""
+def tool_client(command: str, settings: Settings) -> Iterator[tuple[SyncClient, list[Keys]]]:
+    """The tools' one Redis client (standalone, Cluster or Sentinel, by
+    ``redis_topology``) and the keys of every partition, once P is checked against the record."""
     import redis  # here, not at the top: `newsdrop up` starts faster without it
 
     from newsdrop.shared.partition_meta import PartitionMismatchError, verify_partitions
-    from newsdrop.shared.redis_client import sync_redis
+    from newsdrop.shared.redis_topology import open_sync_client
 
     url = tool_redis_url(settings)
-    client = sync_redis(url)
+    try:
+        client = open_sync_client(url, decode_responses=True)
+    except redis.ConnectionError as exc:
+        typer.echo(f"newsdrop: cannot reach Redis at {redact_url(url)}: {exc}", err=True)
+        raise typer.Exit(2) from exc
     try:
         verify_partitions(client, settings.prefix, settings.partitions)
         yield client, partition_keys(settings.prefix, settings.partitions)

@@ -16,13 +16,12 @@ from functools import partial
 
 from faststream.asgi import AsgiFastStream
 from faststream.redis import RedisBroker
-from redis.asyncio import Redis
 
 from newsdrop.shared import asgi_runner
 from newsdrop.shared.logging import get_logger
 from newsdrop.shared.ops import ops_routes
 from newsdrop.shared.partition_meta import ensure_partitions
-from newsdrop.shared.redis_client import async_redis
+from newsdrop.shared.redis_topology import AsyncClient, open_async_client
 from newsdrop.shared.settings import Settings
 from newsdrop.store.argv_path import ArgvPath
 from newsdrop.store.config import StoreConfig, partition_configs
@@ -36,7 +35,7 @@ from newsdrop.store.scripts import Scripts
 
 
 def assemble_consumer(
-    redis: Redis, config: StoreConfig, metrics: StoreMetrics, partition: int | None = None
+    redis: AsyncClient, config: StoreConfig, metrics: StoreMetrics, partition: int | None = None
 ) -> StoreConsumer:
     """The consumer of one partition and every part it is made of, on one client.
 
@@ -65,7 +64,7 @@ def assemble_consumer(
 
 
 def assemble_consumers(
-    redis: Redis, configs: Sequence[StoreConfig], metrics: StoreMetrics
+    redis: AsyncClient, configs: Sequence[StoreConfig], metrics: StoreMetrics
 ) -> list[StoreConsumer]:
     """One consumer per partition (group ``store`` of each partition's input stream)."""
     if len(configs) == 1:
@@ -76,31 +75,35 @@ def assemble_consumers(
     ]
 
 
-def build_consumer(redis: Redis, settings: Settings, metrics: StoreMetrics) -> StoreConsumer:
+def build_consumer(redis: AsyncClient, settings: Settings, metrics: StoreMetrics) -> StoreConsumer:
     """``assemble_consumer`` of the single-partition keys (tests use it)."""
     return assemble_consumer(redis, StoreConfig.from_settings(settings), metrics)
 
 
-def build_consumers(redis: Redis, settings: Settings, metrics: StoreMetrics) -> list[StoreConsumer]:
+def build_consumers(
+    redis: AsyncClient, settings: Settings, metrics: StoreMetrics
+) -> list[StoreConsumer]:
     """Every partition's consumer, configs derived from ``settings`` (tests use it)."""
     return assemble_consumers(redis, partition_configs(settings), metrics)
 
 
-def connect(settings: Settings) -> Redis:
-    """The store's one Redis client (every partition's loop shares it).
+async def connect(settings: Settings) -> AsyncClient:
+    """The store's one Redis client (every partition's loop shares it), for the topology
+    behind REDIS_URL: standalone, Cluster (any node) or Sentinel (``redis_topology``).
 
-    The place to plug in a cluster / sentinel client factory: everything the store sends
-    goes through the client made here.
+    Raises Redis errors while the server is unreachable (the runtime retries).
     """
-    return async_redis(settings.require_redis_url())
+    return await open_async_client(settings.require_redis_url())
 
 
-def build_app(settings: Settings, redis: Redis | None = None) -> AsgiFastStream:
+def build_app(settings: Settings, redis: AsyncClient | None = None) -> AsgiFastStream:
     """The store application. ``redis``: an existing client (tests); else REDIS_URL."""
     return build(settings, redis)[0]
 
 
-def build(settings: Settings, redis: Redis | None = None) -> tuple[AsgiFastStream, StoreRuntime]:
+def build(
+    settings: Settings, redis: AsyncClient | None = None
+) -> tuple[AsgiFastStream, StoreRuntime]:
     """The application and its runtime (``serve`` reads the runtime's refusal)."""
     url = settings.redis_url_value() if redis is not None else settings.require_redis_url()
     configs = partition_configs(settings)
@@ -112,6 +115,7 @@ def build(settings: Settings, redis: Redis | None = None) -> tuple[AsgiFastStrea
         metrics=metrics,
         graceful_timeout=settings.graceful_timeout,
         on_refusal=asgi_runner.request_stop,
+        partitions=settings.partitions,
         given=redis,
     )
     # The broker gives the lifecycle and the ASGI app; it declares no subscriber (the loops

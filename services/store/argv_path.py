@@ -13,9 +13,9 @@ import time
 from collections.abc import Sequence
 
 import structlog
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from newsdrop.shared.redis_topology import AsyncClient
 from newsdrop.store.config import ConsumerConfig
 from newsdrop.store.metrics import StoreMetrics
 from newsdrop.store.redelivery import Redelivery
@@ -30,7 +30,7 @@ class ArgvPath:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: AsyncClient,
         scripts: Scripts,
         redelivery: Redelivery,
         metrics: StoreMetrics,

@@ -16,12 +16,15 @@ from __future__ import annotations
 import heapq
 import queue
 import threading
+import time
 from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 import redis
 
+from newsdrop.shared.cluster_recovery import TOPOLOGY_ERRORS, recovering_sync
 from newsdrop.shared.keys import Keys
+from newsdrop.shared.redis_topology import SyncClient
 from newsdrop.store.queries import Change
 
 PAGE = 500  # entries per XREAD while catching up
@@ -29,6 +32,16 @@ PAGE = 500  # entries per XREAD while catching up
 # idle tail would die of a read timeout; it is also how soon a reader thread notices a stop.
 BLOCK_MS = 1_000
 HANDOVER_SECONDS = 0.2  # how often a waiting reader or printer looks up (stop, Ctrl-C)
+# On a Cluster or Sentinel a read that fails with a topology error (a primary died) is tried
+# again, with the slot map re-read, for this long: a failover takes 1-3 s (docs/scaling.md).
+# A standalone server gone is reported at once.
+FAILOVER_GRACE_SECONDS = 30.0
+FAILOVER_RETRY_SECONDS = 0.5
+
+
+def follows_failovers(client: SyncClient) -> bool:
+    """Whether the client can reach another primary after a failover (Cluster, Sentinel)."""
+    return type(client) is not redis.Redis
 
 
 def entry_order(entry_id: str) -> tuple[int, int]:
@@ -39,14 +52,32 @@ def entry_order(entry_id: str) -> tuple[int, int]:
 class Cursor:
     """One partition's changelog and the id of the last entry read from it."""
 
-    def __init__(self, client: redis.Redis, stream: str, last: str) -> None:
+    def __init__(self, client: SyncClient, stream: str, last: str) -> None:
         self.client = client
         self.stream = stream
         self.last = last
 
     def read(self, count: int, block_ms: int | None = None) -> list[Change]:
-        """The next entries after ``last`` (blocking up to ``block_ms`` if given); advances."""
-        reply: Any = self.client.xread({self.stream: self.last}, count=count, block=block_ms)
+        """The next entries after ``last`` (blocking up to ``block_ms`` if given); advances.
+
+        Through a failover (Cluster, Sentinel) the read is retried for up to
+        ``FAILOVER_GRACE_SECONDS``; entries the failover lost may come again under new ids
+        (docs/subscribing.md: subscribers are idempotent on ``(id, version)``).
+        """
+        deadline: float | None = None
+        while True:
+            try:
+                with recovering_sync(self.client):
+                    reply: Any = self.client.xread(
+                        {self.stream: self.last}, count=count, block=block_ms
+                    )
+                break
+            except TOPOLOGY_ERRORS:
+                now = time.monotonic()
+                deadline = deadline or now + FAILOVER_GRACE_SECONDS
+                if not follows_failovers(self.client) or now > deadline:
+                    raise
+                time.sleep(FAILOVER_RETRY_SECONDS)
         changes = [
             Change(entry_id, fields) for _, entries in reply or [] for entry_id, fields in entries
         ]
@@ -60,7 +91,7 @@ class Cursor:
             yield from page
 
 
-def last_entry_id(client: redis.Redis, stream: str) -> str:
+def last_entry_id(client: SyncClient, stream: str) -> str:
     """Where `tail` starts without --from-start: after the last id ever generated."""
     try:
         info = client.xinfo_stream(stream)
@@ -120,7 +151,7 @@ class LiveReads:
 
 
 def follow(
-    client: redis.Redis, partitions: Sequence[Keys], *, from_start: bool
+    client: SyncClient, partitions: Sequence[Keys], *, from_start: bool
 ) -> Generator[Change, None, None]:
     """Every changelog entry after the start point of each partition, forever.
 

@@ -11,9 +11,9 @@ import asyncio
 import time
 
 import structlog
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from newsdrop.shared.redis_topology import AsyncClient
 from newsdrop.store.argv_path import ArgvPath
 from newsdrop.store.config import ConsumerConfig
 from newsdrop.store.metrics import StoreMetrics
@@ -27,7 +27,7 @@ class HotPath:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: AsyncClient,
         scripts: Scripts,
         argv: ArgvPath,
         metrics: StoreMetrics,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import structlog
-from redis.asyncio import Redis
 
+from newsdrop.shared.redis_topology import AsyncClient
 from newsdrop.store.config import ConsumerConfig
 from newsdrop.store.metrics import StoreMetrics
 from newsdrop.store.replies import text
@@ -18,7 +18,7 @@ class Housekeeping:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: AsyncClient,
         metrics: StoreMetrics,
         log: structlog.stdlib.BoundLogger,
         config: ConsumerConfig,

@@ -17,11 +17,12 @@ import contextlib
 import time
 
 import structlog
-from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from newsdrop.shared.cluster_recovery import TOPOLOGY_ERRORS, refresh_topology
+from newsdrop.shared.redis_topology import AsyncClient
 from newsdrop.shared.retry import Backoff
 from newsdrop.store.argv_path import ArgvPath
 from newsdrop.store.config import ConsumerConfig, ScheduleConfig
@@ -38,7 +39,7 @@ class StoreConsumer:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: AsyncClient,
         config: ConsumerConfig,
         schedule: ScheduleConfig,
         *,
@@ -103,6 +104,9 @@ class StoreConsumer:
     ) -> None:
         self.reading = False
         self._group_ready = False  # re-check the group (FLUSHALL, restart) before reading
+        if isinstance(exc, TOPOLOGY_ERRORS):
+            # A cluster client that only reads never re-reads the slot map by itself.
+            await refresh_topology(self.redis)
         if isinstance(exc, ResponseError) and is_nogroup(exc):
             self.log.error("consumer_group_missing", stream=self.stream, error=str(exc))
         elif failures == 1 or failures % 20 == 0:

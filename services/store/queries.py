@@ -14,6 +14,7 @@ import redis
 
 from newsdrop.shared.keys import STORE_GROUP, Keys
 from newsdrop.shared.partitions import partition_of_article
+from newsdrop.shared.redis_topology import SyncClient
 from newsdrop.shared.urls import id_for_url
 from newsdrop.store.script_contract import StatsField
 from newsdrop.store.validation import ARTICLE_ID
@@ -55,7 +56,7 @@ def resolve_article_id(text: str) -> str:
     return id_for_url(candidate)
 
 
-def latest(client: redis.Redis, keys: Keys, article_id: str) -> Change | None:
+def latest(client: SyncClient, keys: Keys, article_id: str) -> Change | None:
     """The article's current changelog entry (the one copy of its JSON), or None."""
     for _ in range(GET_ATTEMPTS):
         indexed = client.hget(keys.latest, article_id)  # "<version> <entry_id>"
@@ -71,12 +72,12 @@ def latest(client: redis.Redis, keys: Keys, article_id: str) -> Change | None:
     raise RuntimeError(f"article {article_id} kept changing while being read")
 
 
-def find_latest(client: redis.Redis, partitions: Sequence[Keys], article_id: str) -> Change | None:
+def find_latest(client: SyncClient, partitions: Sequence[Keys], article_id: str) -> Change | None:
     """``latest`` in the article's own partition (``partition_of_article``)."""
     return latest(client, partitions[partition_of_article(article_id, len(partitions))], article_id)
 
 
-def _group(client: redis.Redis, stream: str) -> dict[str, Any] | None:
+def _group(client: SyncClient, stream: str) -> dict[str, Any] | None:
     try:
         groups = client.xinfo_groups(stream)
     except redis.ResponseError:
@@ -87,7 +88,7 @@ def _group(client: redis.Redis, stream: str) -> dict[str, Any] | None:
 Counts = dict[str, int | None]
 
 
-def partition_stats(client: redis.Redis, keys: Keys) -> Counts:
+def partition_stats(client: SyncClient, keys: Keys) -> Counts:
     """One partition's counts (store counters are cumulative since the data began)."""
     counters = client.hgetall(keys.stats)
     group = _group(client, keys.ingested)
@@ -139,7 +140,7 @@ class Stats:
         }
 
 
-def stats(client: redis.Redis, partitions: Sequence[Keys]) -> Stats:
+def stats(client: SyncClient, partitions: Sequence[Keys]) -> Stats:
     """Counts for `newsdrop stats`, summed over the partitions."""
     parts = [(keys, partition_stats(client, keys)) for keys in partitions]
     return Stats(summed([counts for _, counts in parts]), parts)

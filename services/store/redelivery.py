@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from redis.asyncio import Redis
 
 from newsdrop.shared.contract import dead_letter
 from newsdrop.shared.parse import Reason
+from newsdrop.shared.redis_topology import AsyncClient
 from newsdrop.store.config import ConsumerConfig, RedeliveryConfig
 from newsdrop.store.metrics import StoreMetrics
 from newsdrop.store.replies import RawEntry, RawFields, field_text, text
@@ -28,7 +28,7 @@ Process = Callable[[Sequence[RawEntry]], Awaitable[None]]
 class Redelivery:
     def __init__(
         self,
-        redis: Redis,
+        redis: AsyncClient,
         scripts: Scripts,
         metrics: StoreMetrics,
         log: structlog.stdlib.BoundLogger,

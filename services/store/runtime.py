@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
-from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -20,6 +19,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from newsdrop.shared.logging import get_logger
 from newsdrop.shared.ops import NotReady
 from newsdrop.shared.partition_meta import PartitionMismatchError
+from newsdrop.shared.redis_topology import AsyncClient
 from newsdrop.shared.retry import Backoff
 from newsdrop.store.loop import StoreConsumer
 from newsdrop.store.metrics import StoreMetrics
@@ -32,14 +32,15 @@ class StoreRuntime:
 
     def __init__(
         self,
-        assemble: Callable[[Redis], list[StoreConsumer]],
-        connect: Callable[[], Redis],
-        check_layout: Callable[[Redis], Awaitable[None]],
+        assemble: Callable[[AsyncClient], list[StoreConsumer]],
+        connect: Callable[[], Awaitable[AsyncClient]],
+        check_layout: Callable[[AsyncClient], Awaitable[None]],
         *,
         metrics: StoreMetrics,
         graceful_timeout: float,
         on_refusal: Callable[[], None],
-        given: Redis | None = None,
+        partitions: int = 1,
+        given: AsyncClient | None = None,
     ) -> None:
         """``connect`` makes the client at start unless one is ``given`` (then not closed);
         ``check_layout`` raises ``PartitionMismatchError``; ``on_refusal`` stops the server."""
@@ -50,7 +51,8 @@ class StoreRuntime:
         self._owns_client = given is None
         self.metrics = metrics
         self.graceful_timeout = graceful_timeout
-        self.redis: Redis | None = given
+        self.partitions = partitions
+        self.redis: AsyncClient | None = given
         self.consumers: list[StoreConsumer] = []
         self.tasks: list[asyncio.Task[None]] = []
         self.refusal: PartitionMismatchError | None = None
@@ -59,31 +61,33 @@ class StoreRuntime:
         self.log = get_logger("newsdrop.store")
 
     async def start(self) -> None:
-        if self.redis is None:
-            self.redis = self._connect()
-        self.consumers = self._assemble(self.redis)
-        self._boot = asyncio.create_task(self._boot_consumers(self.redis), name="store-boot")
+        self._boot = asyncio.create_task(self._boot_consumers(), name="store-boot")
 
-    async def _boot_consumers(self, redis: Redis) -> None:
-        if not await self._layout_checked(redis):
+    async def _boot_consumers(self) -> None:
+        redis = await self._layout_checked()
+        if redis is None:
             return
+        self.consumers = self._assemble(redis)
         self.tasks = [
             asyncio.create_task(consumer.run(), name=f"store-consumer-{partition}")
             for partition, consumer in enumerate(self.consumers)
         ]
 
-    async def _layout_checked(self, redis: Redis) -> bool:
-        """Whether the recorded partitions match (retrying while Redis is unreachable)."""
+    async def _layout_checked(self) -> AsyncClient | None:
+        """The client, once connected and the recorded partitions match (retrying while Redis
+        is unreachable); None on a mismatch or a stop."""
         backoff = Backoff()
         failures = 0
         while not self._stopping.is_set():
             try:
-                await self._check_layout(redis)
+                if self.redis is None:  # the topology is probed when Redis answers
+                    self.redis = await self._connect()
+                await self._check_layout(self.redis)
             except PartitionMismatchError as exc:
                 self.refusal = exc
                 self.log.error("partition_mismatch", error=str(exc))
                 self._on_refusal()
-                return False
+                return None
             except (RedisError, OSError) as exc:
                 if isinstance(exc, RedisConnectionError | RedisTimeoutError | OSError):
                     self.metrics.redis_errors.inc()
@@ -93,9 +97,9 @@ class StoreRuntime:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), backoff.next())
             else:
-                self.log.info("partitions_checked", partitions=len(self.consumers))
-                return True
-        return False
+                self.log.info("partitions_checked", partitions=self.partitions)
+                return self.redis
+        return None
 
     async def stop(self) -> None:
         """Finish the in-flight batches within graceful_timeout, then close."""

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from newsdrop.shared.keys import STORE_GROUP, Keys
+from newsdrop.shared.redis_topology import AsyncClient
 from newsdrop.store.replies import text
 from newsdrop.store.script_contract import (
     APPLY_CHUNK,
@@ -70,7 +70,7 @@ def key_names(keys: Keys, spec: ScriptSpec) -> list[str]:
 class Scripts:
     """The store's server-side scripts, bound to one client and one key prefix."""
 
-    def __init__(self, redis: Redis, keys: Keys, group: str = STORE_GROUP) -> None:
+    def __init__(self, redis: AsyncClient, keys: Keys, group: str = STORE_GROUP) -> None:
         self.keys = keys
         self.group = group
         self._upsert: AsyncScript = redis.register_script(script_source(UPSERT))

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
+from newsdrop.shared.redis_topology import AsyncClient
 from newsdrop.store.replies import text
 
 TRIM_STEP = 1000  # entries per XTRIM call at most (whole stream nodes, `~ ... LIMIT`)
@@ -41,7 +40,7 @@ def trim_floor(groups: Sequence[GroupState]) -> str | None:
     return None if stream_id(floor) == (0, 0) else floor
 
 
-async def group_states(redis: Redis, stream: str) -> list[GroupState]:
+async def group_states(redis: AsyncClient, stream: str) -> list[GroupState]:
     """Every consumer group of ``stream`` (read before its pending summaries: see trim)."""
     states = []
     for info in await redis.xinfo_groups(stream):
@@ -63,7 +62,7 @@ async def group_states(redis: Redis, stream: str) -> list[GroupState]:
     return states
 
 
-async def trim_acknowledged(redis: Redis, stream: str, groups: Sequence[GroupState]) -> int:
+async def trim_acknowledged(redis: AsyncClient, stream: str, groups: Sequence[GroupState]) -> int:
     """XTRIM MINID to the floor; returns the number of entries removed.
 
     Safe against concurrent consumers: ids delivered after ``groups`` was read are greater
