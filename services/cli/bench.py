@@ -51,7 +51,7 @@ def bench(
     except ImportError:
         typer.echo(BENCH_EXTRA_MISSING, err=True)
         raise typer.Exit(2) from None
-    from newsdrop.bench.pipeline import BenchError
+    from newsdrop.bench.errors import BenchError
     from newsdrop.bench.run import BenchConfig, run_benchmark
 
     found = corpus or default_corpus()
