@@ -11,7 +11,9 @@ from pathlib import Path
 class BenchConfig:
     files: int = 20_000
     corpus: Path = Path("tests/data/corpus")
-    out: Path | None = Path("benchmarks")  # results/<date>.json and README.md; None: no files
+    # Where to write results/<date>.json and README.md (and the table into the README beside
+    # it); None, the default: print only, so a run leaves the tree as it was.
+    out: Path | None = None
     work_dir: Path | None = None  # default: a temporary folder, removed at the end
     baseline: bool = True
     live_renames: int = 500
