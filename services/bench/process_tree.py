@@ -1,4 +1,9 @@
-"""The services' processes under `newsdrop up`, and their memory and CPU, seen with psutil."""
+"""The services' processes under `newsdrop up`, and their memory and CPU, seen with psutil.
+
+psutil (the `bench` extra) is imported where it is used, not at import time: the rest of
+the CLI, and the bench's own modules, import without it (`newsdrop bench` then says which
+extra is missing).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,21 @@ import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import psutil
+if TYPE_CHECKING:
+    import psutil
 
 SERVICES = ("ingest", "store")
 
 # Each service's processes: its main process first, then all of its descendants.
-ServiceTree = dict[str, list[psutil.Process]]
+ServiceTree = dict[str, list["psutil.Process"]]
 
 
 def service_tree(root_pid: int) -> ServiceTree:
     """The processes of each service started by the process ``root_pid`` (`newsdrop up`)."""
+    import psutil
+
     out: ServiceTree = {name: [] for name in SERVICES}
     try:
         children = psutil.Process(root_pid).children()
@@ -47,6 +56,8 @@ def peak_rss_bytes(process: psutil.Process) -> int:
 
 def cpu_seconds(tree: ServiceTree, redis_pid: int | None) -> dict[str, float]:
     """CPU time (user + system) used so far by each service's processes and by Redis."""
+    import psutil
+
     out: dict[str, float] = {}
     groups: dict[str, list[psutil.Process]] = {}
     for service, procs in tree.items():
@@ -78,6 +89,8 @@ class RssSampler:
     _thread: threading.Thread | None = None
 
     def sample(self) -> None:
+        import psutil
+
         for service, procs in self.tree().items():
             total = 0
             for proc in procs:
