@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced
 
-.PHONY: all venv run test check lint types pytest audit docs bench soak clean
+.PHONY: all venv run test check lint types pytest audit docs bench bench-write soak clean
 
 all: test
 
@@ -44,8 +44,13 @@ audit: venv
 docs: venv
 	$(BIN)/python scripts/docs_gen.py docs
 
+## bench: the benchmark, printed only; bench-write (or WRITE=1) also writes benchmarks/ and
+## the README table (tracked files: commit them deliberately)
 bench: venv
-	$(BIN)/newsdrop bench
+	$(BIN)/newsdrop bench $(if $(filter 1,$(WRITE)),--write)
+
+bench-write: venv
+	$(BIN)/newsdrop bench --write
 
 soak: venv
 	$(BIN)/python -m pytest -m soak tests/reliability $(PYTEST_ARGS)

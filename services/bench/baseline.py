@@ -14,9 +14,12 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import redis
 import yaml
+
+from newsdrop.bench.redis_info import used_memory
 
 FRONT_MATTER = re.compile(r"^---[ \t]*$", re.MULTILINE)
 
@@ -57,3 +60,21 @@ def naive_pipeline(folder: Path, client: redis.Redis, prefix: str = "naive") -> 
         client.xadd(f"{prefix}:articles", {"url": url, "article": document})
         published += 1
     return BaselineResult(len(names), published, skipped, failed, time.perf_counter() - started)
+
+
+def run_baseline(inbox: Path, client: redis.Redis) -> dict[str, Any]:
+    """The naive pipeline on ``inbox``: the results' ``baseline`` section."""
+    before = used_memory(client)
+    base = naive_pipeline(inbox, client)
+    entries = int(client.xlen("naive:articles"))
+    grown = used_memory(client) - before
+    return {
+        "files": base.files,
+        "seconds": round(base.seconds, 3),
+        "files_per_second": round(base.files_per_second, 1),
+        "published": base.published,
+        "skipped": base.skipped,
+        "failed": base.failed,
+        "changelog_entries": entries,
+        "redis_bytes_per_entry": round(grown / entries) if entries else 0,
+    }

@@ -1,4 +1,4 @@
-"""Numbers -> the printed table, the results JSON and the README table (pure functions)."""
+"""Numbers -> latency summaries, the printed table and its Markdown twin (pure functions)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-TARGET_FILES_PER_SECOND = 10_000
-TARGET_RATIO_VS_BASELINE = 20.0
-TARGET_LIVE_P99_MS = 50.0
-TARGET_MEMORY_RATIO = 1.5
+from newsdrop.bench.targets import targets
+
+Row = tuple[str, str, str]  # (what, newsdrop, naive baseline / note)
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -33,46 +32,6 @@ def latency_summary(seconds: Sequence[float], missing: int) -> dict[str, Any]:
     }
 
 
-def targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each target of the issue: the measured value, the bound, and whether it is met."""
-    out: dict[str, dict[str, Any]] = {}
-    backfill = result.get("backfill")
-    if backfill:
-        fps = backfill["files_per_second"]
-        out["backfill_files_per_second"] = {
-            "value": fps,
-            "target": f">= {TARGET_FILES_PER_SECOND}",
-            "met": fps >= TARGET_FILES_PER_SECOND,
-        }
-        ratio = backfill.get("ratio_vs_baseline")
-        if ratio is not None:
-            out["ratio_vs_baseline"] = {
-                "value": ratio,
-                "target": f">= {TARGET_RATIO_VS_BASELINE:g}x",
-                "met": ratio >= TARGET_RATIO_VS_BASELINE,
-            }
-    live = result.get("live")
-    if live:
-        settle_ms = live["settle_seconds"] * 1000
-        for mode, bound in (("rename", TARGET_LIVE_P99_MS), ("write", settle_ms + 50)):
-            if mode in live:
-                p99 = live[mode]["p99_ms"]
-                out[f"live_{mode}_p99_ms"] = {
-                    "value": p99,
-                    "target": f"<= {bound:g}",
-                    "met": p99 <= bound and live[mode]["missing"] == 0,
-                }
-    memory = result.get("memory")
-    if memory:
-        ratio = memory["redis_bytes_per_article_vs_json"]
-        out["redis_memory_vs_json"] = {
-            "value": ratio,
-            "target": f"<= {TARGET_MEMORY_RATIO}x",
-            "met": ratio <= TARGET_MEMORY_RATIO,
-        }
-    return out
-
-
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}"
@@ -81,55 +40,53 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(what, newsdrop, naive baseline / note) rows of the table."""
-    out: list[tuple[str, str, str]] = []
-    base = result.get("baseline") or {}
-    back = result.get("backfill") or {}
-    parse = result.get("parse") or {}
-    if back:
+def _backfill_rows(back: dict[str, Any], base: dict[str, Any]) -> list[Row]:
+    out: list[Row] = [
+        (
+            "backfill files/s (end to end, from start)",
+            _fmt(back["files_per_second"]),
+            _fmt(base.get("files_per_second", "-")),
+        ),
+        (
+            "  files/s after start-up",
+            _fmt(back["steady_files_per_second"]),
+            f"start-up {back['startup_seconds']:.2f} s",
+        ),
+    ]
+    if "ratio_vs_baseline" in back:
+        out.append(("  ratio vs naive baseline", f"{back['ratio_vs_baseline']:.1f}x", ""))
+    out.append(
+        (
+            "  changelog entries (expected articles)",
+            f"{_fmt(back['changelog_entries'])} ({_fmt(back['articles_expected'])})",
+            _fmt(base.get("changelog_entries", "-")) + " (no compaction)" if base else "-",
+        )
+    )
+    out.append(("  verified: count, latest versions", str(back["verified"]), ""))
+    cpu = back.get("cpu_us_per_file") or {}
+    if cpu:
         out.append(
             (
-                "backfill files/s (end to end, from start)",
-                _fmt(back["files_per_second"]),
-                _fmt(base.get("files_per_second", "-")),
+                "  CPU µs per file (after start-up)",
+                f"{sum(cpu.values()):,.0f} total",
+                ", ".join(f"{name} {value:,.0f}" for name, value in cpu.items()),
             )
         )
-        out.append(
-            (
-                "  files/s after start-up",
-                _fmt(back["steady_files_per_second"]),
-                f"start-up {back['startup_seconds']:.2f} s",
-            )
+    return out
+
+
+def _parse_rows(parse: dict[str, Any]) -> list[Row]:
+    return [
+        (
+            "parse_article µs/file (fast vs PyYAML path)",
+            _fmt(parse["fast_us"]),
+            f"{_fmt(parse['reference_us'])} ({parse['ratio']:.1f}x)",
         )
-        if "ratio_vs_baseline" in back:
-            out.append(("  ratio vs naive baseline", f"{back['ratio_vs_baseline']:.1f}x", ""))
-        out.append(
-            (
-                "  changelog entries (expected articles)",
-                f"{_fmt(back['changelog_entries'])} ({_fmt(back['articles_expected'])})",
-                _fmt(base.get("changelog_entries", "-")) + " (no compaction)" if base else "-",
-            )
-        )
-        out.append(("  verified: count, latest versions", str(back["verified"]), ""))
-        cpu = back.get("cpu_us_per_file") or {}
-        if cpu:
-            out.append(
-                (
-                    "  CPU µs per file (after start-up)",
-                    f"{sum(cpu.values()):,.0f} total",
-                    ", ".join(f"{name} {value:,.0f}" for name, value in cpu.items()),
-                )
-            )
-    if parse:
-        out.append(
-            (
-                "parse_article µs/file (fast vs PyYAML path)",
-                _fmt(parse["fast_us"]),
-                f"{_fmt(parse['reference_us'])} ({parse['ratio']:.1f}x)",
-            )
-        )
-    live = result.get("live") or {}
+    ]
+
+
+def _live_rows(live: dict[str, Any]) -> list[Row]:
+    out: list[Row] = []
     for mode, label in (("rename", "live: renamed in"), ("write", "live: written in place")):
         if mode in live:
             s = live[mode]
@@ -140,35 +97,54 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
                     f"n={s['count']}, missing {s['missing']}",
                 )
             )
-    mem = result.get("memory") or {}
-    if mem:
+    return out
+
+
+def _memory_rows(mem: dict[str, Any], base: dict[str, Any]) -> list[Row]:
+    out: list[Row] = [
+        (
+            "Redis bytes per article (vs article JSON)",
+            f"{_fmt(mem['redis_bytes_per_article'])} "
+            f"({mem['redis_bytes_per_article_vs_json']:.2f}x)",
+            f"JSON {_fmt(mem['article_json_bytes_mean'])} B; at rest"
+            + (
+                f" ({_fmt(mem['redis_bytes_per_article_before_trim'])} before the input "
+                "stream is trimmed)"
+                if mem.get("redis_bytes_per_article_before_trim")
+                else ""
+            )
+            + (
+                f"; naive {_fmt(base['redis_bytes_per_entry'])} B/entry"
+                if base.get("redis_bytes_per_entry")
+                else ""
+            ),
+        )
+    ]
+    for service, rss in mem.get("rss", {}).items():
         out.append(
             (
-                "Redis bytes per article (vs article JSON)",
-                f"{_fmt(mem['redis_bytes_per_article'])} "
-                f"({mem['redis_bytes_per_article_vs_json']:.2f}x)",
-                f"JSON {_fmt(mem['article_json_bytes_mean'])} B; at rest"
-                + (
-                    f" ({_fmt(mem['redis_bytes_per_article_before_trim'])} before the input "
-                    "stream is trimmed)"
-                    if mem.get("redis_bytes_per_article_before_trim")
-                    else ""
-                )
-                + (
-                    f"; naive {_fmt(base['redis_bytes_per_entry'])} B/entry"
-                    if base.get("redis_bytes_per_entry")
-                    else ""
-                ),
+                f"peak RSS {service} MB (main process / whole tree)",
+                f"{rss['peak_main_mb']:.0f} / {rss['peak_tree_mb']:.0f}",
+                f"{rss['processes']} process(es)",
             )
         )
-        for service, rss in mem.get("rss", {}).items():
-            out.append(
-                (
-                    f"peak RSS {service} MB (main process / whole tree)",
-                    f"{rss['peak_main_mb']:.0f} / {rss['peak_tree_mb']:.0f}",
-                    f"{rss['processes']} process(es)",
-                )
-            )
+    return out
+
+
+def rows(result: dict[str, Any]) -> list[Row]:
+    """(what, newsdrop, naive baseline / note) rows of the table."""
+    out: list[Row] = []
+    base = result.get("baseline") or {}
+    back = result.get("backfill") or {}
+    parse = result.get("parse") or {}
+    if back:
+        out += _backfill_rows(back, base)
+    if parse:
+        out += _parse_rows(parse)
+    out += _live_rows(result.get("live") or {})
+    mem = result.get("memory") or {}
+    if mem:
+        out += _memory_rows(mem, base)
     return out
 
 
@@ -193,19 +169,6 @@ def table(result: dict[str, Any]) -> str:
             for name, t in met.items()
         ]
     return "\n".join(out)
-
-
-README_START = "<!-- bench-table:start (written by `make bench`) -->"
-README_END = "<!-- bench-table:end -->"
-
-
-def with_latest_table(readme: str, heading: str, table_markdown: str) -> str:
-    """``readme`` with the text between the bench-table markers replaced (unchanged if absent)."""
-    start, end = readme.find(README_START), readme.find(README_END)
-    if start < 0 or end < start:
-        return readme
-    body = f"{README_START}\n{heading}\n\n{table_markdown}\n"
-    return readme[:start] + body + readme[end:]
 
 
 def markdown(result: dict[str, Any]) -> str:

@@ -30,9 +30,16 @@ def bench(
         Path | None, typer.Option(help="Corpus folder (news/, versions/) to derive from.")
     ] = None,
     out: Annotated[
-        Path, typer.Option(help="Writes results/<date>.json and README.md here.")
+        Path, typer.Option(help="With --write: results/<date>.json and README.md go here.")
     ] = Path("benchmarks"),
-    no_write: Annotated[bool, typer.Option("--no-write", help="Print only.")] = False,
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write/--no-write",
+            help="Also write the results file, OUT/README.md and the table in the README "
+            "beside OUT (default: print only).",
+        ),
+    ] = False,
     baseline: Annotated[bool, typer.Option(help="Run the naive baseline too.")] = True,
     live_renames: Annotated[int, typer.Option(help="Live files renamed in.", min=0)] = 500,
     live_writes: Annotated[int, typer.Option(help="Live files written in place.", min=0)] = 200,
@@ -51,7 +58,7 @@ def bench(
     except ImportError:
         typer.echo(BENCH_EXTRA_MISSING, err=True)
         raise typer.Exit(2) from None
-    from newsdrop.bench.pipeline import BenchError
+    from newsdrop.bench.errors import BenchError
     from newsdrop.bench.run import BenchConfig, run_benchmark
 
     found = corpus or default_corpus()
@@ -61,7 +68,7 @@ def bench(
     config = BenchConfig(
         files=files,
         corpus=found,
-        out=None if no_write else out,
+        out=out if write else None,
         work_dir=work_dir,
         baseline=baseline,
         live_renames=live_renames,

@@ -7,11 +7,17 @@ from pathlib import Path
 
 import pytest
 import redis
+from typer.testing import CliRunner
 
 from newsdrop.bench import generate
 from newsdrop.bench.baseline import naive_pipeline
+from newsdrop.bench.results_files import README_END, README_START
 from newsdrop.bench.run import BenchConfig, run_benchmark
+from newsdrop.cli import app
 from newsdrop.shared.keys import Keys
+
+# A project README beside the output folder, with the markers the table goes between.
+PROJECT_README = f"# project\n{README_START}\nold table\n{README_END}\nrest\n"
 
 
 def test_naive_baseline_dedupes_by_raw_url(
@@ -36,6 +42,7 @@ def test_naive_baseline_dedupes_by_raw_url(
 @pytest.mark.slow
 def test_quick_benchmark_runs_verifies_and_reports(corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
+    (tmp_path / "README.md").write_text(PROJECT_README)
     lines: list[str] = []
     result = run_benchmark(
         BenchConfig(
@@ -64,3 +71,41 @@ def test_quick_benchmark_runs_verifies_and_reports(corpus: Path, tmp_path: Path)
     assert json.loads(files[0].read_text())["backfill"]["verified"] is True
     assert "| backfill files/s" in (out / "README.md").read_text()
     assert any("target backfill_files_per_second" in line for line in lines)
+    project = (tmp_path / "README.md").read_text()
+    assert "### Latest `make bench`" in project and "| backfill files/s" in project
+    assert "old table" not in project and project.endswith(f"{README_END}\nrest\n")
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``folder``: its bytes and modification time (ns)."""
+    return {
+        str(path.relative_to(folder)): (path.read_bytes(), path.stat().st_mtime_ns)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.mark.slow
+def test_bench_without_write_prints_and_leaves_the_output_untouched(
+    corpus: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    (out / "results").mkdir(parents=True)
+    (out / "results" / "2020-01-01.json").write_text("{}\n")
+    (out / "README.md").write_text("# Benchmarks\n\nan earlier run\n")
+    (tmp_path / "README.md").write_text(PROJECT_README)
+    before = snapshot(tmp_path)
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            *("--files", "300", "--corpus", str(corpus), "--out", str(out)),
+            *("--work-dir", str(tmp_path / "work"), "--timeout", "120"),
+            *("--live-renames", "15", "--live-writes", "5", "--interval-ms", "20"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "target backfill_files_per_second" in result.stdout
+    assert "wrote " not in result.stdout
+    after = snapshot(tmp_path)
+    assert {k: v for k, v in after.items() if not k.startswith("work/")} == before

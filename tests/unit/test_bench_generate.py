@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from newsdrop.bench import generate, report
+from newsdrop.bench import generate, report, targets
+from newsdrop.bench.results_files import README_END, README_START, with_latest_table
 from newsdrop.shared.parse import Parsed, parse_article
 from tests.corpus import corpus_dir
 
@@ -109,7 +110,7 @@ def sample_result() -> dict[str, object]:
 
 def test_targets_and_tables() -> None:
     result = sample_result()
-    met = report.targets(result)
+    met = targets.targets(result)
     assert met["backfill_files_per_second"]["met"]
     assert met["ratio_vs_baseline"]["met"]
     assert met["live_rename_p99_ms"]["met"]
@@ -123,10 +124,7 @@ def test_targets_and_tables() -> None:
 
 
 def test_latest_table_goes_between_the_readme_markers() -> None:
-    readme = f"intro\n{report.README_START}\nold table\n{report.README_END}\nrest\n"
-    updated = report.with_latest_table(readme, "### Latest", "| new |")
-    assert (
-        updated
-        == f"intro\n{report.README_START}\n### Latest\n\n| new |\n{report.README_END}\nrest\n"
-    )
-    assert report.with_latest_table("no markers", "### Latest", "| new |") == "no markers"
+    readme = f"intro\n{README_START}\nold table\n{README_END}\nrest\n"
+    updated = with_latest_table(readme, "### Latest", "| new |")
+    assert updated == f"intro\n{README_START}\n### Latest\n\n| new |\n{README_END}\nrest\n"
+    assert with_latest_table("no markers", "### Latest", "| new |") == "no markers"

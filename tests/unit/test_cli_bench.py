@@ -34,6 +34,20 @@ def test_bench_without_psutil_says_which_extra_and_exits_2() -> None:
     )
 
 
+def test_every_bench_module_imports_without_psutil() -> None:
+    code = (
+        "import importlib, pkgutil, sys; sys.modules['psutil'] = None; "
+        "import newsdrop.bench as bench; "
+        "names = [m.name for m in pkgutil.iter_modules(bench.__path__, 'newsdrop.bench.')]; "
+        "[importlib.import_module(name) for name in names]; print(len(names))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) >= 10  # generate, run, report, process_tree, ...
+
+
 def test_the_rest_of_the_cli_needs_no_psutil() -> None:
     result = run_without_psutil("--help")
     assert result.returncode == 0, result.stderr

@@ -1,0 +1,26 @@
+"""What one benchmark run does: the options of `newsdrop bench` as one dataclass."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class BenchConfig:
+    files: int = 20_000
+    corpus: Path = Path("tests/data/corpus")
+    # Where to write results/<date>.json and README.md (and the table into the README beside
+    # it); None, the default: print only, so a run leaves the tree as it was.
+    out: Path | None = None
+    work_dir: Path | None = None  # default: a temporary folder, removed at the end
+    baseline: bool = True
+    live_renames: int = 500
+    live_writes: int = 200
+    interval_ms: float = 20.0
+    timeout: float = 240.0
+    parse_sample: int = 2000
+    prefix: str = "newsdrop"
+    # Compiled bytecode for the services (as a deployed install has); None: cold start.
+    pycache: Path | None = Path(tempfile.gettempdir()) / "newsdrop-bench-pycache"
