@@ -21,7 +21,6 @@ def test_single_partition_names_are_todays() -> None:
         "newsdrop:rejected",
         "newsdrop:ledger",
     ]
-    assert keys.legacy_article_prefix == "newsdrop:article:"
     assert keys.meta == "newsdrop:partitions"
     assert partition_keys("newsdrop", 1) == [Keys("newsdrop")]
 
@@ -30,10 +29,9 @@ def test_tagged_names_share_one_slot() -> None:
     keys = Keys("newsdrop", "17p")
     assert keys.ingested == "newsdrop:{17p}:ingested"
     assert keys.ledger == "newsdrop:{17p}:ledger"
-    assert keys.legacy_article_prefix == "newsdrop:{17p}:article:"
     assert keys.meta == "newsdrop:partitions"  # one per prefix, not per partition
     slots = {key_slot(getattr(keys, name)) for name in PARTITIONED}
-    assert slots == {key_slot(keys.legacy_article_prefix + "0" * 32)}
+    assert slots == {key_slot("{17p}")}
     assert len(slots) == 1
 
 
@@ -44,6 +42,17 @@ def test_partition_keys_follow_the_tags() -> None:
     assert len({key_slot(k.ingested) for k in keys}) == 6
     with pytest.raises(ValueError, match="partitions must be"):
         partition_keys("t1", 0)
+
+
+def test_instance_ledger_and_lease_names() -> None:
+    single, tagged = Keys("newsdrop"), Keys("newsdrop", "17p")
+    assert single.ledger_for(None) == single.ledger_for("") == "newsdrop:ledger"
+    assert single.ledger_for("box-a") == "newsdrop:ledger:box-a"
+    assert tagged.ledger_for(None) == "newsdrop:{17p}:ledger"
+    assert tagged.ledger_for("box-a") == "newsdrop:{17p}:ledger:box-a"
+    assert key_slot(tagged.ledger_for("box-a")) == key_slot(tagged.ingested)
+    assert single.ingest_lease(None) == "newsdrop:ingest:default"
+    assert tagged.ingest_lease("box-a") == "newsdrop:ingest:box-a"  # one per prefix
 
 
 @pytest.mark.parametrize("tag", ["", "a{b", "a}b"])
