@@ -1,7 +1,9 @@
 """What `newsdrop up` runs: Redis (given or embedded), then ingest and store as supervised children.
 
-Children are restarted with back-off when they exit; SIGINT/SIGTERM/SIGHUP stop them with
-SIGTERM (each finishes its in-flight work within graceful_timeout), then the embedded server.
+Children are restarted with back-off when they exit, except after a configuration error
+(exit status 2: restarting cannot fix it): then everything stops and `up` exits 2.
+SIGINT/SIGTERM/SIGHUP stop them with SIGTERM (each finishes its in-flight work within
+graceful_timeout), then the embedded server.
 The command line (``newsdrop.cli.up``) only builds the Settings and calls ``run_up``.
 """
 
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from newsdrop.shared.exit_codes import CONFIG_ERROR
 from newsdrop.shared.logging import configure_logging, get_logger
 from newsdrop.shared.pdeathsig import die_with_parent
 from newsdrop.shared.redis_server import EmbeddedRedis, NoRedisServerError, redact_url
@@ -41,6 +44,7 @@ class Child:
     started_at: float = 0.0
     next_start: float = 0.0
     restarts: int = 0
+    refused: bool = False  # exited with a configuration error: not restarted
     backoff: Backoff = field(default_factory=lambda: Backoff(base=0.5, cap=30.0))
 
     def start(self, env: dict[str, str]) -> None:
@@ -56,6 +60,12 @@ class Child:
             return
         code = self.process.returncode
         ran = now - self.started_at
+        if code == CONFIG_ERROR:
+            # a configuration error (its one line is on stderr): restarting cannot fix it
+            log.error("child_refused", child=self.name, code=code, ran_s=round(ran, 1))
+            self.process = None
+            self.refused = True
+            return
         if ran >= STABLE_SECONDS:
             self.backoff.reset()
         delay = self.backoff.next()
@@ -131,6 +141,7 @@ class Supervisor:
         self.graceful = graceful
         self.keeper = keeper
         self.stopping = False
+        self.code = 0  # exit status of `up`
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         if not self.stopping:
@@ -143,10 +154,16 @@ class Supervisor:
             if self.keeper is not None:
                 self.keeper.check(now)
             for child in self.children:
+                if child.refused:
+                    continue
                 if child.process is None and now >= child.next_start:
                     child.start(self.env)
                 else:
                     child.check(now)
+            if any(child.refused for child in self.children):
+                self.code = CONFIG_ERROR
+                self.stopping = True
+                break
             time.sleep(POLL_SECONDS)
         self.stop_children()
 
@@ -240,5 +257,5 @@ def run_up(settings: Settings) -> int:
         if embedded is not None:
             embedded.stop()
             clear_state_url(state_dir)
-        log.info("stopped")
-    return 0
+        log.info("stopped", code=supervisor.code)
+    return supervisor.code

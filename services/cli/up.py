@@ -9,6 +9,7 @@ from newsdrop.cli.options import Inbox, RedisUrl, StateDir, load_settings
 
 def up(inbox: Inbox = None, redis_url: RedisUrl = None, state_dir: StateDir = None) -> None:
     """Run the whole pipeline: (embedded) Redis, ingest and store, supervised."""
+    from newsdrop.shared.exit_codes import CONFIG_ERROR
     from newsdrop.shared.redis_server import NoRedisServerError
     from newsdrop.supervisor import run_up
 
@@ -18,4 +19,10 @@ def up(inbox: Inbox = None, redis_url: RedisUrl = None, state_dir: StateDir = No
     except NoRedisServerError as exc:
         typer.echo(f"newsdrop up: {exc}", err=True)
         raise typer.Exit(2) from exc
+    if code == CONFIG_ERROR:
+        typer.echo(
+            "newsdrop up: a service refused to start (a configuration error, its reason is "
+            "above): not restarted, everything stopped",
+            err=True,
+        )
     raise typer.Exit(code)
