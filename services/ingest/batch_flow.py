@@ -144,7 +144,8 @@ class BatchFlow:
         while True:
             prepared = await self._handoff.get()
             try:
-                await self.writable.wait()
+                if len(prepared.batch):
+                    await self.writable.wait()
                 await self.commit(prepared)
             finally:
                 self._handoff.task_done()

@@ -164,8 +164,10 @@ class IngestService:
             await asyncio.wait_for(self.flow.none_preparing(), max(deadline - time.monotonic(), 0))
         for index in range(PREPARE_LOOPS):
             await self._cancel(f"prepare-{index}")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.flow.drained(), max(deadline - time.monotonic(), 0.01))
+        if self.flow.writable.is_set():  # (refused: nothing can be committed, no wait)
+            with contextlib.suppress(TimeoutError):
+                left = max(deadline - time.monotonic(), 0.01)
+                await asyncio.wait_for(self.flow.drained(), left)
         await self._cancel("commit")
         self.parser.close()
         await self._cancel("lease")
