@@ -95,6 +95,9 @@ def service_config(settings: Settings, inbox: Path) -> ServiceConfig:
         settle_seconds=settings.settle_seconds,
         rescan_seconds=settings.rescan_seconds,
         graceful_timeout=settings.graceful_timeout,
+        partitions=settings.partitions,
+        instance=settings.instance_name,
+        wait_replicas=settings.wait_replicas,
     )
 
 

@@ -53,6 +53,9 @@ class ServiceConfig:
     settle_seconds: float
     rescan_seconds: float  # 0: no periodic rescan
     graceful_timeout: float
+    partitions: int = 1
+    instance: str | None = None  # NEWSDROP_INSTANCE (None: unset)
+    wait_replicas: int = 0
 
 
 class IngestService:
@@ -109,6 +112,9 @@ class IngestService:
             "ingest_starting",
             inbox=str(config.inbox),
             prefix=config.prefix,
+            partitions=config.partitions,
+            instance=config.instance,
+            wait_replicas=config.wait_replicas,
             settle_seconds=config.settle_seconds,
             rescan_seconds=config.rescan_seconds,
             parse_workers=self.parser.workers,
