@@ -131,6 +131,8 @@ def build_service(
     tells the start-up checks what Redis is (default: standalone).
     The client connects on first use (after ``start``), not here.
     """
+    # TODO(lead): with shared.redis_topology, build the client from the URL there and pass
+    # its slot-owner transaction as ``transact`` and its topology as ``topology``.
     inbox = settings.inbox.expanduser().absolute()
     client = redis if redis is not None else async_redis(settings.require_redis_url())
     metrics = metrics or IngestMetrics.create()
