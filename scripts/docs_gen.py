@@ -35,7 +35,7 @@ def _default_text(name: str) -> str:
     if name == "consumer_name":
         return "`<hostname>-<pid>`"
     if name == "instance_name":
-        return "`<hostname>`"
+        return "(unset)"
     if name == "redis_url":
         return "(embedded server for `up`)"
     value = field.get_default(call_default_factory=True)

@@ -14,12 +14,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from newsdrop.shared.exit_codes import CONFIG_ERROR
 from newsdrop.shared.logging import get_logger
 from newsdrop.shared.pdeathsig import die_with_parent
 from newsdrop.shared.retry import Backoff
 
 STABLE_SECONDS = 30.0  # a child that ran this long before exiting restarts without delay
-CONFIG_ERROR = 2  # a child's exit status for "refused its configuration": never restarted
 
 log = get_logger("newsdrop.supervisor")
 

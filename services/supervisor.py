@@ -17,12 +17,13 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from newsdrop.shared.exit_codes import CONFIG_ERROR
 from newsdrop.shared.logging import configure_logging, get_logger
 from newsdrop.shared.redis_server import EmbeddedRedis, NoRedisServerError, redact_url
 from newsdrop.shared.retry import Backoff
 from newsdrop.shared.settings import Settings
 from newsdrop.shared.state import clear_state_url, write_state_url
-from newsdrop.supervised_child import CONFIG_ERROR, Child
+from newsdrop.supervised_child import Child
 
 SERVICES = ("ingest", "store")
 POLL_SECONDS = 0.1

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from newsdrop.shared.partitions import partition_tags, validate_partitions
 
 STORE_GROUP = "store"
+# The ingest lease of an instance without a name (``NEWSDROP_INSTANCE`` unset).
+DEFAULT_INSTANCE = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,16 @@ class Keys:
     def ledger(self) -> str:
         """Hash: inbox-relative path -> what ingest last sent or rejected for it."""
         return f"{self.base}:ledger"
+
+    def ledger_for(self, instance: str | None) -> str:
+        """The ledger of one ingest instance: ``ledger`` without a name (unset, the
+        single-machine default), ``<base>:ledger:<instance>`` with one."""
+        return self.ledger if not instance else f"{self.ledger}:{instance}"
+
+    def ingest_lease(self, instance: str | None) -> str:
+        """String, with a TTL: the lease of the one ingest process running ``instance``
+        (``<prefix>:ingest:<instance or "default">``; untagged, one per prefix)."""
+        return f"{self.prefix}:ingest:{instance or DEFAULT_INSTANCE}"
 
     @property
     def stats(self) -> str:

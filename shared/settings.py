@@ -31,10 +31,6 @@ def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-def default_instance_name() -> str:
-    return socket.gethostname()
-
-
 MISSING_REDIS_URL = "no Redis: set REDIS_URL or pass --redis-url (`newsdrop up` provides one)"
 
 
@@ -89,12 +85,13 @@ class Settings(BaseSettings):
     wait_timeout_ms: int = Field(
         default=1000, gt=0, description="Milliseconds WAIT waits for the replicas."
     )
-    instance_name: str = Field(
-        default_factory=default_instance_name,
+    instance_name: str | None = Field(
+        default=None,
         validation_alias=AliasChoices("NEWSDROP_INSTANCE", "instance_name"),
         pattern=r"^[^\s{}:]+$",
-        description="This ingest instance's name (default the host name), unique per inbox "
-        "feeding one Redis; no whitespace, braces or colons.",
+        description="This ingest instance's name: its own ledger `<...>:ledger:<name>` and "
+        "lease. Unset: the ledger is `<...>:ledger` (one machine). Set a distinct name on each "
+        "machine when several ingest machines feed one Redis; no whitespace, braces or colons.",
     )
 
     # Parsing

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import typer
+
 from newsdrop.cli.options import (
     GracefulTimeout,
     HttpHost,
     Inbox,
     Include,
     IngestPort,
+    InstanceName,
     LogFormatOption,
     LogLevel,
     MaxFileBytes,
@@ -15,6 +18,7 @@ from newsdrop.cli.options import (
     OnFailure,
     OnSuccess,
     ParseWorkers,
+    Partitions,
     Prefix,
     PublishBatch,
     RedisUrl,
@@ -22,6 +26,8 @@ from newsdrop.cli.options import (
     RescanSeconds,
     SettleSeconds,
     VolatileFields,
+    WaitReplicas,
+    WaitTimeoutMs,
     load_settings,
     require_redis_url,
 )
@@ -47,6 +53,10 @@ def ingest(
     graceful_timeout: GracefulTimeout = None,
     log_level: LogLevel = None,
     log_format: LogFormatOption = None,
+    partitions: Partitions = None,
+    instance_name: InstanceName = None,
+    wait_replicas: WaitReplicas = None,
+    wait_timeout_ms: WaitTimeoutMs = None,
 ) -> None:
     """Watch the inbox and publish every new or changed article to Redis.
 
@@ -74,10 +84,18 @@ def ingest(
         graceful_timeout=graceful_timeout,
         log_level=log_level,
         log_format=log_format,
+        partitions=partitions,
+        instance_name=instance_name,
+        wait_replicas=wait_replicas,
+        wait_timeout_ms=wait_timeout_ms,
     )
     require_redis_url("ingest", settings)
     from newsdrop.ingest.app import serve
+    from newsdrop.shared.exit_codes import CONFIG_ERROR
     from newsdrop.shared.logging import get_logger
 
-    serve(settings)
+    refused = serve(settings)
     get_logger(__name__).info("ingest_exited")
+    if refused is not None:
+        typer.echo(f"newsdrop ingest: {refused}", err=True)
+        raise typer.Exit(CONFIG_ERROR)

@@ -28,6 +28,7 @@ FLAGS = {
     "ingest_port": "--port",
     "store_port": "--port",
     "store_batch": "--batch",
+    "instance_name": "--instance",
 }
 _SHOWN_DEFAULTS = {"consumer_name": "host-pid"}
 
@@ -80,6 +81,9 @@ MaxDeliveries: TypeAlias = Annotated[int | None, setting("max_deliveries")]
 RejectedMaxlen: TypeAlias = Annotated[int | None, setting("rejected_maxlen")]
 StorePort: TypeAlias = Annotated[int | None, setting("store_port")]
 TrimSeconds: TypeAlias = Annotated[float | None, setting("trim_seconds")]
+WaitReplicas: TypeAlias = Annotated[int | None, setting("wait_replicas")]
+WaitTimeoutMs: TypeAlias = Annotated[int | None, setting("wait_timeout_ms")]
+InstanceName: TypeAlias = Annotated[str | None, setting("instance_name")]
 
 
 def load_settings(command: str, **options: Any) -> Settings:

@@ -18,4 +18,4 @@ def up(inbox: Inbox = None, redis_url: RedisUrl = None, state_dir: StateDir = No
     except NoRedisServerError as exc:
         typer.echo(f"newsdrop up: {exc}", err=True)
         raise typer.Exit(2) from exc
-    raise typer.Exit(code)
+    raise typer.Exit(code)  # CONFIG_ERROR: the supervisor printed the child's one line

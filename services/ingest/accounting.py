@@ -35,7 +35,8 @@ class Totals:
 
 
 def account(batch: Batch, metrics: IngestMetrics, totals: Totals, *, quiet: bool) -> None:
-    """Count and log a committed batch (``quiet``: successes at DEBUG, as in a big backfill)."""
+    """Count and log a committed batch or part of one (``quiet``: successes at DEBUG, as in a
+    big backfill). Forgotten paths are logged by the flow, once per batch."""
     now_ns = time.time_ns()
     quiet = quiet or len(batch) > QUIET_BATCH
     emit = log.debug if quiet else log.info
@@ -52,8 +53,6 @@ def account(batch: Batch, metrics: IngestMetrics, totals: Totals, *, quiet: bool
     metrics.touched.inc(len(batch.touched))
     for same in batch.touched:
         log.debug("file_touched", path=same.relative)
-    for path in batch.forget:
-        log.debug("file_forgotten", path=path)
     totals.published += len(batch.published)
     totals.rejected += len(batch.rejected)
     totals.touched += len(batch.touched)

@@ -20,6 +20,32 @@ log = get_logger(__name__)
 PROCESSED = "processed"
 FAILED = "failed"
 
+# What Redis is (the lead's shared.redis_topology will tell it): a failover can lose
+# acknowledged writes on the last two unless the replicas acknowledged them (WAIT).
+STANDALONE, CLUSTER, SENTINEL = "standalone", "cluster", "sentinel"
+TOPOLOGIES = (STANDALONE, CLUSTER, SENTINEL)
+
+
+def after_action_safe(on_success: AfterAction, wait_replicas: int, topology: str) -> bool:
+    """May ``on_success`` run on ``topology``? ``move`` and ``delete`` take the file out of
+    the inbox, so the rescan cannot re-send an entry a failover lost: on a cluster or
+    Sentinel they need ``wait_replicas`` > 0. ``keep`` is always safe; so is one node (no
+    failover: what it acknowledged is what it has, up to its own persistence)."""
+    if topology not in TOPOLOGIES:
+        raise ValueError(f"unknown Redis topology {topology!r}, expected one of {TOPOLOGIES}")
+    if on_success is AfterAction.KEEP or topology == STANDALONE:
+        return True
+    return wait_replicas > 0
+
+
+def unsafe_after_action_message(on_success: AfterAction, topology: str) -> str:
+    return (
+        f"NEWSDROP_ON_SUCCESS={on_success.value} on a Redis {topology} needs "
+        "NEWSDROP_WAIT_REPLICAS of at least 1: a failover can lose a write its primary "
+        "acknowledged, and a file already moved or deleted is then never sent again "
+        "(or use NEWSDROP_ON_SUCCESS=keep)"
+    )
+
 
 def move_target(
     root: PurePosixPath, relative: PurePosixPath, exists: Callable[[PurePosixPath], bool]

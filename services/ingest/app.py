@@ -10,6 +10,7 @@ touched before the service starts).
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 
 from faststream.asgi import AsgiFastStream
@@ -19,19 +20,24 @@ from redis.asyncio import Redis
 from newsdrop.ingest.after_actions import AfterActionConfig
 from newsdrop.ingest.backfill import Backfill, BackfillConfig
 from newsdrop.ingest.batch_flow import BatchFlow, FlowConfig
+from newsdrop.ingest.committer import PartCommitter
+from newsdrop.ingest.instance_lease import InstanceLease, LeaseConfig
 from newsdrop.ingest.jobs import ParseConfig
 from newsdrop.ingest.ledger import LedgerReader
 from newsdrop.ingest.metrics import IngestMetrics
 from newsdrop.ingest.parser_pool import ParserPool, default_workers
-from newsdrop.ingest.publisher import Publisher
+from newsdrop.ingest.publisher import PartitionKeys, Publisher
 from newsdrop.ingest.ready_queue import ReadyQueue
 from newsdrop.ingest.redis_link import RedisLink
 from newsdrop.ingest.rescan import Rescanner
 from newsdrop.ingest.scan import Refusals
 from newsdrop.ingest.service import IngestService, ServiceConfig
 from newsdrop.ingest.settler import Settler
+from newsdrop.ingest.startup import StartupChecks, StartupConfig, TopologyProbe, standalone
+from newsdrop.ingest.transaction import Transact, WaitFor, pooled_transaction
 from newsdrop.ingest.watcher import Watcher
 from newsdrop.shared import asgi_runner
+from newsdrop.shared.keys import Keys, partition_keys
 from newsdrop.shared.logging import configure_logging
 from newsdrop.shared.ops import ops_routes
 from newsdrop.shared.redis_client import async_redis
@@ -40,10 +46,34 @@ from newsdrop.shared.settings import Settings
 SERVICE = "ingest"
 
 
+def partitions(settings: Settings) -> list[Keys]:
+    """Every partition's keys, in partition order (P = 1: today's names)."""
+    return partition_keys(settings.prefix, settings.partitions)
+
+
 def parse_config(settings: Settings) -> ParseConfig:
-    return ParseConfig(
-        settings.max_file_bytes, tuple(settings.volatile_fields), settings.keys.ingested
+    streams = tuple(keys.ingested for keys in partitions(settings))
+    return ParseConfig(settings.max_file_bytes, tuple(settings.volatile_fields), streams)
+
+
+def wait_for(settings: Settings) -> WaitFor | None:
+    """The WAIT after each transaction (NEWSDROP_WAIT_REPLICAS > 0), or none."""
+    if settings.wait_replicas <= 0:
+        return None
+    return WaitFor(settings.wait_replicas, settings.wait_timeout_ms)
+
+
+def startup_config(settings: Settings) -> StartupConfig:
+    return StartupConfig(
+        prefix=settings.prefix,
+        partitions=settings.partitions,
+        on_success=settings.on_success,
+        wait_replicas=settings.wait_replicas,
     )
+
+
+def lease_config(settings: Settings) -> LeaseConfig:
+    return LeaseConfig(settings.keys.ingest_lease(settings.instance_name), settings.instance_name)
 
 
 def flow_config(settings: Settings, inbox: Path) -> FlowConfig:
@@ -53,7 +83,9 @@ def flow_config(settings: Settings, inbox: Path) -> FlowConfig:
         on_success=settings.on_success,
         on_failure=settings.on_failure,
     )
-    return FlowConfig(inbox=inbox, batch=settings.publish_batch, after=after)
+    return FlowConfig(
+        inbox=inbox, batch=settings.publish_batch, after=after, partitions=settings.partitions
+    )
 
 
 def service_config(settings: Settings, inbox: Path) -> ServiceConfig:
@@ -63,19 +95,49 @@ def service_config(settings: Settings, inbox: Path) -> ServiceConfig:
         settle_seconds=settings.settle_seconds,
         rescan_seconds=settings.rescan_seconds,
         graceful_timeout=settings.graceful_timeout,
+        partitions=settings.partitions,
+        instance=settings.instance_name,
+        wait_replicas=settings.wait_replicas,
+    )
+
+
+def ledger_keys(settings: Settings) -> list[str]:
+    """This instance's ledger in every partition, in partition order."""
+    return [keys.ledger_for(settings.instance_name) for keys in partitions(settings)]
+
+
+def build_publisher(settings: Settings, redis: Redis, transact: Transact) -> Publisher:
+    return Publisher(
+        redis,
+        transact,
+        [PartitionKeys.of(keys, settings.instance_name) for keys in partitions(settings)],
+        settings.rejected_maxlen,
+        wait_for(settings),
     )
 
 
 def build_service(
-    settings: Settings, redis: Redis | None = None, metrics: IngestMetrics | None = None
+    settings: Settings,
+    redis: Redis | None = None,
+    metrics: IngestMetrics | None = None,
+    *,
+    transact: Transact | None = None,
+    topology: TopologyProbe = standalone,
 ) -> IngestService:
     """Every part of the ingest service, wired; a client of its own unless ``redis`` is given.
 
+    ``transact`` runs each partition's MULTI/EXEC (+WAIT): by default on a pooled connection
+    of ``redis`` (standalone); a cluster passes its slot-owner transaction. ``topology``
+    tells the start-up checks what Redis is (default: standalone).
     The client connects on first use (after ``start``), not here.
     """
+    # TODO(lead): with shared.redis_topology, build the client from the URL there and pass
+    # its slot-owner transaction as ``transact`` and its topology as ``topology``.
     inbox = settings.inbox.expanduser().absolute()
     client = redis if redis is not None else async_redis(settings.require_redis_url())
     metrics = metrics or IngestMetrics.create()
+    publisher = build_publisher(settings, client, transact or pooled_transaction(client))
+    lease = InstanceLease(client, lease_config(settings))
     link = RedisLink(metrics)
     ready = ReadyQueue()
     settler = Settler(inbox, settings.settle_seconds, ready)
@@ -86,9 +148,9 @@ def build_service(
         config=flow_config(settings, inbox),
         ready=ready,
         settler=settler,
-        ledger=LedgerReader(client, settings.keys.ledger),
+        ledger=LedgerReader(client, ledger_keys(settings)),
         parser=parser,
-        publisher=Publisher(client, settings.keys, settings.rejected_maxlen),
+        committer=PartCommitter(publisher, link, metrics),
         link=link,
         metrics=metrics,
     )
@@ -116,11 +178,16 @@ def build_service(
         backfill=backfill,
         rescanner=Rescanner(inbox, settings.include, settler, ready, refusals),
         refusals=refusals,
+        startup=StartupChecks(client, startup_config(settings), lease, topology),
+        lease=lease,
     )
 
 
 def build_app(settings: Settings, redis: Redis | None = None) -> AsgiFastStream:
-    """The FastStream app: ingest tasks in its lifespan, ops routes (/health/*, /metrics)."""
+    """The FastStream app: ingest tasks in its lifespan, ops routes (/health/*, /metrics).
+
+    The service is in its context as ``ingest_service``.
+    """
     url = settings.require_redis_url()
     metrics = IngestMetrics.create()
     service = build_service(settings, redis, metrics)
@@ -144,11 +211,20 @@ def build_app(settings: Settings, redis: Redis | None = None) -> AsgiFastStream:
     return app
 
 
+def stop_on_refusal(app: AsgiFastStream) -> IngestService:
+    """A refused start stops the server as SIGTERM would (a graceful stop)."""
+    service: IngestService = app.context.get("ingest_service")
+    service.on_refused = lambda: signal.raise_signal(signal.SIGTERM)
+    return service
+
+
 def create_app() -> AsgiFastStream:
     """Factory for ``faststream run --factory newsdrop.ingest.app:create_app``."""
     settings = Settings()
     configure_logging(SERVICE, settings.log_level, settings.log_format)
-    return build_app(settings)
+    app = build_app(settings)
+    stop_on_refusal(app)
+    return app
 
 
 def __getattr__(name: str) -> AsgiFastStream:
@@ -157,13 +233,19 @@ def __getattr__(name: str) -> AsgiFastStream:
     raise AttributeError(name)
 
 
-def serve(settings: Settings) -> None:
-    """Run the ingest service until SIGTERM/SIGINT; a graceful stop exits normally."""
+def serve(settings: Settings) -> str | None:
+    """Run the ingest service until SIGTERM/SIGINT; a graceful stop exits normally.
+
+    Returns why the start was refused (a configuration error: the command exits 2), or None.
+    """
     configure_logging(SERVICE, settings.log_level, settings.log_format)
+    app = build_app(settings)
+    service = stop_on_refusal(app)
     asgi_runner.serve(
-        build_app(settings),
+        app,
         host=settings.http_host,
         port=settings.ingest_port,
         log_level=settings.log_level,
         graceful_timeout=settings.graceful_timeout,
     )
+    return service.refused

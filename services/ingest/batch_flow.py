@@ -1,8 +1,9 @@
-"""The batch flow: ready files -> ledger check -> read/parse -> one MULTI/EXEC per batch ->
-accounting and after-actions.
+"""The batch flow: ready files -> ledger check -> read/parse -> one MULTI/EXEC per partition
+of the batch -> accounting and after-actions (of the files whose part committed).
 
 Two stages joined by a short queue, so the next batch is read and parsed while the previous
-one is being committed.
+one is being committed. Nothing is committed before ``writable`` is set (the start-up checks
+passed: partitions, lease).
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from newsdrop.ingest.accounting import Totals, account
+from newsdrop.ingest.accounting import QUIET_BATCH, Totals, account
 from newsdrop.ingest.after_actions import AfterActionConfig, apply_to_batch
+from newsdrop.ingest.committer import PartCommitter
 from newsdrop.ingest.file_stat import FileStat
 from newsdrop.ingest.jobs import Job
 from newsdrop.ingest.ledger import LedgerReader, known_digest, needs_read
 from newsdrop.ingest.metrics import IngestMetrics
 from newsdrop.ingest.outcomes import Published, Rejected, Skipped, Touched, Unsettled
 from newsdrop.ingest.parser_pool import ParserPool
-from newsdrop.ingest.publisher import Batch, Publisher
+from newsdrop.ingest.parts import Part, merge, split, stale_entries
+from newsdrop.ingest.publisher import Batch
 from newsdrop.ingest.ready_queue import ReadyQueue
 from newsdrop.ingest.redis_link import RedisLink
 from newsdrop.ingest.settler import Settler
@@ -36,8 +39,9 @@ PREPARE_LOOPS = 2
 @dataclass(frozen=True, slots=True)
 class FlowConfig:
     inbox: Path
-    batch: int  # files per batch (one MULTI/EXEC)
+    batch: int  # files per batch (one MULTI/EXEC per partition it touches)
     after: AfterActionConfig
+    partitions: int = 1
 
 
 @dataclass(slots=True)
@@ -45,6 +49,7 @@ class Prepared:
     taken: list[str]
     batch: Batch
     unsettled: list[str] = field(default_factory=list)
+    holders: dict[str, tuple[int, ...]] = field(default_factory=dict)  # see ledger.Lookup
 
 
 def gone(inbox: Path, paths: list[str]) -> list[str]:
@@ -61,7 +66,7 @@ class BatchFlow:
         settler: Settler,
         ledger: LedgerReader,
         parser: ParserPool,
-        publisher: Publisher,
+        committer: PartCommitter,
         link: RedisLink,
         metrics: IngestMetrics,
     ) -> None:
@@ -70,7 +75,7 @@ class BatchFlow:
         self.settler = settler
         self.ledger = ledger
         self.parser = parser
-        self.publisher = publisher
+        self.committer = committer
         self.link = link
         self.metrics = metrics
         self.totals = Totals()
@@ -81,6 +86,7 @@ class BatchFlow:
         self._none_preparing = asyncio.Event()
         self._none_preparing.set()
         self.committed = asyncio.Event()  # pulsed after every commit (progress, tests)
+        self.writable = asyncio.Event()  # set by the service once the start-up checks passed
 
     # Stage 1: what needs reading, read and parse it --------------------------------------
 
@@ -106,10 +112,11 @@ class BatchFlow:
         taken = [relative for relative, _ in items]
         self.metrics.seen.inc(len(items))
         self.totals.seen += len(items)
-        entries = await self.link.call("ledger lookup", lambda: self.ledger.lookup(taken))
+        stats = [stat for _, stat in items]
+        found = await self.link.call("ledger lookup", lambda: self.ledger.lookup(taken, stats))
         jobs: list[Job] = []
         inbox = str(self.config.inbox)  # os.path, not pathlib: this runs for every file
-        for (relative, stat), entry in zip(items, entries, strict=True):
+        for (relative, stat), entry in zip(items, found.entries, strict=True):
             if needs_read(stat, entry):
                 path = os.path.join(inbox, relative)
                 jobs.append(Job(relative, path, known_digest(stat, entry), stat))
@@ -117,7 +124,7 @@ class BatchFlow:
         self.metrics.unchanged.inc(unchanged)
         self.totals.unchanged += unchanged
         batch = Batch(forget=gone(self.config.inbox, forget))
-        prepared = Prepared(taken, batch)
+        prepared = Prepared(taken, batch, holders=found.holders)
         for outcome in await self.parser.run(jobs):
             if isinstance(outcome, Published):
                 batch.published.append(outcome)
@@ -137,6 +144,8 @@ class BatchFlow:
         while True:
             prepared = await self._handoff.get()
             try:
+                if len(prepared.batch):
+                    await self.writable.wait()
                 await self.commit(prepared)
             finally:
                 self._handoff.task_done()
@@ -149,12 +158,38 @@ class BatchFlow:
         batch = prepared.batch
         if len(batch):
             at = datetime.now(UTC)
-            await self.link.call("publish", lambda: self.publisher.commit(batch, at))
-            self.metrics.batch_size.observe(len(batch))
-        account(batch, self.metrics, self.totals, quiet=self.quiet)
-        await apply_to_batch(self.config.after, batch.published, batch.rejected)
+            quiet = self.quiet or len(batch) > QUIET_BATCH
+            parts = split(batch, self.config.partitions)
+            if len(parts) == 1:
+                await self.commit_part(parts[0], at, quiet=quiet)
+            else:  # independent transactions (on a cluster: on different nodes)
+                async with asyncio.TaskGroup() as group:
+                    for part in parts:
+                        group.create_task(self.commit_part(part, at, quiet=quiet))
+            await self._forget_stale(parts, prepared.holders)
+            for path in batch.forget:
+                log.debug("file_forgotten", path=path)
         self.ready.release(prepared.taken)
         for relative in prepared.unsettled:
             self.settler.offer(relative)
         self.committed.set()
         self.committed.clear()
+
+    async def commit_part(self, part: Part, at: datetime, *, quiet: bool) -> None:
+        """Commit one partition's part, then count it and run its files' after-actions (only
+        once it committed: a part still retrying at shutdown leaves its files as they are)."""
+        await self.committer.commit(part.partition, part.batch, at)
+        self.metrics.batch_size.observe(len(part.batch))
+        account(part.batch, self.metrics, self.totals, quiet=quiet)
+        await apply_to_batch(self.config.after, part.batch.published, part.batch.rejected)
+
+    async def _forget_stale(self, parts: list[Part], holders: dict[str, tuple[int, ...]]) -> None:
+        """Drop the entries the committed parts made stale in other partitions' ledgers."""
+        if not holders:
+            return
+        stale: dict[int, list[str]] = {}
+        for part in parts:
+            merge(stale, stale_entries(part, holders))
+        if stale:
+            publisher = self.committer.publisher
+            await self.link.call("ledger cleanup", lambda: publisher.forget_stale(stale))

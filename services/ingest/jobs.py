@@ -19,6 +19,7 @@ from newsdrop.ingest.outcomes import FileOutcome, Published, Rejected, Skipped, 
 from newsdrop.shared.contract import Source, ingested_pairs
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.parse import Parsed, Reason, parse_article
+from newsdrop.shared.partitions import partition_of_article
 from newsdrop.shared.wire import xadd_command
 
 READ_CHUNK = 1 << 20
@@ -37,7 +38,15 @@ class Job(Compact):
 class ParseConfig(Compact):
     max_bytes: int
     volatile_fields: tuple[str, ...]
-    stream: str = Keys().ingested  # where published entries go (their XADD is packed here)
+    # Where published entries go, one stream per partition (their XADD is packed here, in
+    # the stream of the article's partition: ``partition_of_article``).
+    streams: tuple[str, ...] = (Keys().ingested,)
+
+    def stream_of(self, article_id: str) -> str:
+        streams = self.streams
+        if len(streams) == 1:
+            return streams[0]
+        return streams[partition_of_article(article_id, len(streams))]
 
 
 def _unreadable(job: Job, exc: OSError) -> Rejected:
@@ -118,7 +127,7 @@ def process(job: Job, config: ParseConfig) -> FileOutcome:
         return Rejected(job.relative, stat, sha256, result.reason, result.detail, elapsed)
     source = Source(job.relative, stat.mtime_ns, stat.size, sha256)
     pairs = ingested_pairs(result, source, datetime.now(UTC))
-    entry = xadd_command(config.stream, pairs)
+    entry = xadd_command(config.stream_of(result.id), pairs)
     elapsed = time.perf_counter() - started
     return Published(job.relative, stat, sha256, result.id, entry, elapsed)
 

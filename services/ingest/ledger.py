@@ -1,6 +1,10 @@
 """The ledger (hash: inbox-relative path -> size, mtime_ns, sha256, ctime_ns): what ingest
 already handled. Its entry format and rules (pure, table-tested), the values a committed
 batch writes, and the look-up.
+
+With P partitions there is one ledger hash per partition; a path's entry sits in the
+partition of what was written with it (the article's, or the path's for ledger-only writes),
+so a look-up reads the path in every partition's ledger and ``choose_entry`` picks one.
 """
 
 from __future__ import annotations
@@ -8,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from redis.asyncio import Redis
 
@@ -86,19 +91,75 @@ def ledger_values(
     return values
 
 
+def choose_entry(stat: FileStat, candidates: Sequence[LedgerEntry | None]) -> LedgerEntry | None:
+    """The entry that speaks for a file when several partitions hold one for its path.
+
+    One matching the file's current (size, mtime_ns) wins, a complete one (``needs_read``
+    false) before one that still asks for a read; else the newest (greatest mtime_ns); ties
+    go to the lowest partition. None when no partition holds an entry.
+    """
+    best: LedgerEntry | None = None
+    best_rank = (-1, -1, 0)
+    for partition, entry in enumerate(candidates):
+        if entry is None:
+            continue
+        matches = (entry.size, entry.mtime_ns) == (stat.size, stat.mtime_ns)
+        rank = (
+            (2 if not needs_read(stat, entry) else 1) if matches else 0,
+            entry.mtime_ns,
+            -partition,
+        )
+        if rank > best_rank:
+            best, best_rank = entry, rank
+    return best
+
+
+@dataclass(slots=True)
+class Lookup:
+    """A batch's look-up: the entry chosen for each path (in order) and, with several
+    partitions, where the paths have entries (path -> partitions), so the ones left stale
+    when an entry is written elsewhere can be dropped."""
+
+    entries: list[LedgerEntry | None]
+    holders: dict[str, tuple[int, ...]] = dataclass_field(default_factory=dict)
+
+
 class LedgerReader:
-    """Looks paths up in the ledger hash ``key``."""
+    """Looks paths up in the ledger hashes ``keys`` (one per partition, in partition order)."""
 
-    def __init__(self, redis: Redis, key: str) -> None:
+    def __init__(self, redis: Redis, keys: Sequence[str]) -> None:
         self.redis = redis
-        self.key = key
+        self.keys = list(keys)
 
-    async def lookup(self, paths: Sequence[str]) -> list[LedgerEntry | None]:
-        """Entries for ``paths`` in order: HMGET in chunks, every chunk in one round trip."""
+    async def lookup(self, paths: Sequence[str], stats: Sequence[FileStat]) -> Lookup:
+        """The entries of ``paths`` (whose current stats are ``stats``): HMGET in chunks, one
+        per partition, all in one round trip."""
         if not paths:
-            return []
+            return Lookup([])
+        fields = [field(p) for p in paths]
         async with self.redis.pipeline(transaction=False) as pipe:
-            for start in range(0, len(paths), HMGET_CHUNK):
-                pipe.hmget(self.key, [field(p) for p in paths[start : start + HMGET_CHUNK]])
+            for key in self.keys:
+                for start in range(0, len(fields), HMGET_CHUNK):
+                    pipe.hmget(key, fields[start : start + HMGET_CHUNK])
             replies = await pipe.execute()
-        return [LedgerEntry.decode(raw) for reply in replies for raw in reply]
+        per_key = -(-len(fields) // HMGET_CHUNK)
+        columns = [
+            [raw for reply in replies[k * per_key : (k + 1) * per_key] for raw in reply]
+            for k in range(len(self.keys))
+        ]
+        if len(columns) == 1:
+            return Lookup([LedgerEntry.decode(raw) for raw in columns[0]])
+        return _choose_all(paths, stats, columns)
+
+
+def _choose_all(
+    paths: Sequence[str], stats: Sequence[FileStat], columns: list[list[bytes | None]]
+) -> Lookup:
+    lookup = Lookup([])
+    for index, (path, stat) in enumerate(zip(paths, stats, strict=True)):
+        candidates = [LedgerEntry.decode(column[index]) for column in columns]
+        holders = tuple(p for p, entry in enumerate(candidates) if entry is not None)
+        if holders:
+            lookup.holders[path] = holders
+        lookup.entries.append(choose_entry(stat, candidates))
+    return lookup

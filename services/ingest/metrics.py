@@ -11,6 +11,7 @@ from newsdrop.shared.parse import Reason
 
 BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
 PARSE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
+COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
 
 
@@ -23,6 +24,8 @@ class IngestMetrics:
     published: Counter
     rejected: Counter
     batch_size: Histogram
+    commit_seconds: Histogram
+    replicas_behind: Counter
     parse_seconds: Histogram
     lag_seconds: Histogram
     redis_errors: Counter
@@ -65,6 +68,16 @@ class IngestMetrics:
                 "newsdrop_ingest_publish_batch_size",
                 "Outcomes per MULTI/EXEC transaction.",
                 buckets=BATCH_BUCKETS,
+            ),
+            commit_seconds=histogram(
+                "newsdrop_ingest_commit_seconds",
+                "Time of one transaction (one partition's part of a batch; WAIT included).",
+                buckets=COMMIT_BUCKETS,
+            ),
+            replicas_behind=counter(
+                "newsdrop_ingest_replicas_behind",
+                "Transactions that fewer replicas acknowledged than NEWSDROP_WAIT_REPLICAS "
+                "(each retried).",
             ),
             parse_seconds=histogram(
                 "newsdrop_ingest_parse_seconds",

@@ -1,8 +1,13 @@
-"""Write one batch of outcomes to Redis atomically: entries, dead letters and ledger together."""
+"""Write one part of a batch to Redis atomically: entries, dead letters and ledger together.
+
+One partition's keys per transaction (``parts.split`` makes the parts; with one partition the
+part is the whole batch), run by a pluggable ``Transact`` (``transaction.py``).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -10,7 +15,7 @@ from redis.asyncio import Redis
 
 from newsdrop.ingest import ledger
 from newsdrop.ingest.outcomes import Published, Rejected, Touched
-from newsdrop.ingest.transaction import transaction
+from newsdrop.ingest.transaction import Committed, Transact, WaitFor
 from newsdrop.shared.contract import dead_letter
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.wire import pack_command as pack
@@ -39,7 +44,20 @@ def rejected_fields(item: Rejected, at: datetime) -> dict[str, str | bytes]:
     )
 
 
-def commands(keys: Keys, batch: Batch, rejected_maxlen: int, at: datetime) -> list[bytes]:
+@dataclass(frozen=True, slots=True)
+class PartitionKeys:
+    """The keys one partition's transaction writes (all with the partition's hash tag)."""
+
+    ingested: str  # where its articles go (packed by the parsers); names the slot
+    rejected: str
+    ledger: str  # this instance's ledger (``Keys.ledger_for``)
+
+    @classmethod
+    def of(cls, keys: Keys, instance: str | None) -> PartitionKeys:
+        return cls(keys.ingested, keys.rejected, keys.ledger_for(instance))
+
+
+def commands(keys: PartitionKeys, batch: Batch, rejected_maxlen: int, at: datetime) -> list[bytes]:
     """The batch's commands, packed: XADD every article and dead letter, HSET/HDEL the ledger.
 
     Articles arrive packed from the parser processes (``Published.entry``).
@@ -58,19 +76,40 @@ def commands(keys: Keys, batch: Batch, rejected_maxlen: int, at: datetime) -> li
 
 
 class Publisher:
-    """Commits batches to the streams and the ledger under ``keys``: one MULTI/EXEC each.
+    """Commits parts to the streams and ledgers of their partitions: one transaction each.
 
     The ledger only changes in the transaction that published, so it never claims a file
-    that was not sent (at-least-once); a retry after a lost EXEC reply may send twice, which
-    the store drops as a duplicate.
+    that was not sent (at-least-once); a retry after a lost EXEC reply (or too few replicas
+    acknowledging it) may send twice, which the store drops as a duplicate.
     """
 
-    def __init__(self, redis: Redis, keys: Keys, rejected_maxlen: int) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        transact: Transact,
+        partitions: Sequence[PartitionKeys],
+        rejected_maxlen: int,
+        wait: WaitFor | None = None,
+    ) -> None:
         self.redis = redis
-        self.keys = keys
+        self.transact = transact
+        self.partitions = list(partitions)
         self.rejected_maxlen = rejected_maxlen
+        self.wait = wait
 
-    async def commit(self, batch: Batch, at: datetime) -> None:
-        packed = commands(self.keys, batch, self.rejected_maxlen, at)
-        if packed:
-            await transaction(self.redis, packed)
+    async def commit(self, partition: int, batch: Batch, at: datetime) -> Committed:
+        keys = self.partitions[partition]
+        packed = commands(keys, batch, self.rejected_maxlen, at)
+        if not packed:
+            return Committed([], None if self.wait is None else self.wait.replicas)
+        return await self.transact(keys.ingested, packed, self.wait)
+
+    async def forget_stale(self, stale: Mapping[int, list[str]]) -> None:
+        """HDEL entries left stale in other partitions' ledgers (after their part committed;
+        idempotent, so retried whole)."""
+        if not stale:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for partition, paths in sorted(stale.items()):
+                pipe.hdel(self.partitions[partition].ledger, *(ledger.field(p) for p in paths))
+            await pipe.execute()

@@ -3,6 +3,10 @@ readiness. The parts are built in ``app.py`` (the composition root).
 
 backfill + rescan (walk) ─┐
 watchfiles events ────────┴─► Settler ─► ReadyQueue ─► BatchFlow (ledger, parse, MULTI/EXEC)
+
+Nothing is written before the start-up checks passed (``startup.py``: partitions, lease); a
+refused start is logged once (``ingest_refused``) and ``on_refused`` asks the server to stop
+(the command then exits 2 with the reason, ``refused``).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,7 @@ from redis.exceptions import RedisError
 
 from newsdrop.ingest.backfill import Backfill
 from newsdrop.ingest.batch_flow import PREPARE_LOOPS, BatchFlow
+from newsdrop.ingest.instance_lease import InstanceLease
 from newsdrop.ingest.lease_probe import enable_lease_probe
 from newsdrop.ingest.metrics import IngestMetrics
 from newsdrop.ingest.parser_pool import ParserPool
@@ -28,6 +33,7 @@ from newsdrop.ingest.redis_link import RedisLink
 from newsdrop.ingest.rescan import Rescanner
 from newsdrop.ingest.scan import Refusals
 from newsdrop.ingest.settler import Settler
+from newsdrop.ingest.startup import StartRefusedError, StartupChecks
 from newsdrop.ingest.watcher import Watcher
 from newsdrop.shared.logging import get_logger
 from newsdrop.shared.ops import NotReady
@@ -36,6 +42,7 @@ from newsdrop.shared.retry import ErrorKind, classify
 log = get_logger(__name__)
 
 PING_TIMEOUT = 1.0
+RELEASE_TIMEOUT = 1.0  # seconds a graceful stop spends deleting the lease
 REDIS_AUTH = "redis_auth"  # readiness reason: Redis refuses our credentials
 
 
@@ -46,6 +53,9 @@ class ServiceConfig:
     settle_seconds: float
     rescan_seconds: float  # 0: no periodic rescan
     graceful_timeout: float
+    partitions: int = 1
+    instance: str | None = None  # NEWSDROP_INSTANCE (None: unset)
+    wait_replicas: int = 0
 
 
 class IngestService:
@@ -65,6 +75,8 @@ class IngestService:
         backfill: Backfill,
         rescanner: Rescanner,
         refusals: Refusals,
+        startup: StartupChecks,
+        lease: InstanceLease,
     ) -> None:
         self.config = config
         self.redis = redis
@@ -79,6 +91,10 @@ class IngestService:
         self.backfill = backfill
         self.rescanner = rescanner
         self.refusals = refusals
+        self.startup = startup
+        self.lease = lease
+        self.refused: str | None = None  # why the start was refused (or the lease lost)
+        self.on_refused: Callable[[], None] = lambda: None  # serve(): stop the server
         self._stop_watching = asyncio.Event()
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -96,6 +112,9 @@ class IngestService:
             "ingest_starting",
             inbox=str(config.inbox),
             prefix=config.prefix,
+            partitions=config.partitions,
+            instance=config.instance,
+            wait_replicas=config.wait_replicas,
             settle_seconds=config.settle_seconds,
             rescan_seconds=config.rescan_seconds,
             parse_workers=self.parser.workers,
@@ -119,7 +138,23 @@ class IngestService:
             self._spawn("rescan", self.rescanner.every(config.rescan_seconds, self.backfill.done))
 
     async def _connect(self) -> None:
-        await self.link.call("connect", self.redis.ping)
+        """Ping, then the start-up checks; retried while Redis is away. Then writable."""
+        try:
+            await self.link.call("connect", self.startup.run)
+        except StartRefusedError as exc:
+            self._refuse("ingest_refused", str(exc))
+            return
+        self.flow.writable.set()
+        self._spawn("lease", self._keep_lease())
+
+    async def _keep_lease(self) -> None:
+        self._refuse("ingest_lease_lost", await self.lease.keep())
+
+    def _refuse(self, event: str, reason: str) -> None:
+        self.flow.writable.clear()
+        self.refused = reason
+        log.error(event, detail=reason)
+        self.on_refused()
 
     def _start_parsers(self) -> None:
         self._spawn("parsers", self.parser.start())
@@ -135,10 +170,15 @@ class IngestService:
             await asyncio.wait_for(self.flow.none_preparing(), max(deadline - time.monotonic(), 0))
         for index in range(PREPARE_LOOPS):
             await self._cancel(f"prepare-{index}")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.flow.drained(), max(deadline - time.monotonic(), 0.01))
+        if self.flow.writable.is_set():  # (refused: nothing can be committed, no wait)
+            with contextlib.suppress(TimeoutError):
+                left = max(deadline - time.monotonic(), 0.01)
+                await asyncio.wait_for(self.flow.drained(), left)
         await self._cancel("commit")
         self.parser.close()
+        await self._cancel("lease")
+        with contextlib.suppress(RedisError, OSError, TimeoutError):
+            await asyncio.wait_for(self.lease.release(), RELEASE_TIMEOUT)
         if self._owns_redis:
             await self.redis.aclose()
         log.info("ingest_stopped", **self.flow.totals.as_fields())
@@ -163,15 +203,17 @@ class IngestService:
     # Readiness ----------------------------------------------------------------------------
 
     async def redis_ok(self) -> bool:
-        """Redis answers PING; refused credentials fail with the reason ``redis_auth``."""
+        """Redis answers PING and the start-up checks passed; refused credentials fail with
+        the reason ``redis_auth``."""
         if self.link.auth_failed:
             raise NotReady(REDIS_AUTH)
         try:
-            return bool(await asyncio.wait_for(self.redis.ping(), PING_TIMEOUT))
+            answers = bool(await asyncio.wait_for(self.redis.ping(), PING_TIMEOUT))
         except RedisError as exc:
             if classify(exc) is ErrorKind.PERMANENT:
                 raise NotReady(REDIS_AUTH) from exc
             raise
+        return answers and self.flow.writable.is_set()  # (the start-up checks passed)
 
     async def watcher_ok(self) -> bool:
         task = self._tasks.get("watcher")

@@ -16,7 +16,9 @@ from newsdrop.ingest.lease_probe import writer_open
 from newsdrop.ingest.outcomes import FileOutcome, Published, Rejected, Skipped, Touched, Unsettled
 from newsdrop.ingest.parser_pool import POOL_MIN_JOBS, ParserPool
 from newsdrop.ingest.scan import scan
+from newsdrop.shared.keys import partition_keys
 from newsdrop.shared.parse import Reason
+from newsdrop.shared.partitions import partition_of_article
 from tests.integration.ingest_support import corpus_files, sha256
 
 CONFIG = ParseConfig(max_bytes=4096, volatile_fields=("secured",))
@@ -34,13 +36,30 @@ def test_published_outcome_carries_the_wire_fields(tmp_path: Path, corpus: Path)
     assert isinstance(outcome, Published)
     assert outcome.sha256 == sha256(data)
     command = unpack(outcome.entry)
-    assert command[:3] == [b"XADD", CONFIG.stream.encode(), b"*"]
+    assert command[:3] == [b"XADD", b"newsdrop:ingested", b"*"]
+    assert CONFIG.streams == ("newsdrop:ingested",)
     fields = dict(zip(command[3::2], command[4::2], strict=True))
     assert fields[b"path"] == b"a.md"
     assert fields[b"sha256"] == sha256(data).encode()
     assert fields[b"size"] == str(len(data)).encode()
     assert fields[b"mtime_ns"] == str(path.stat().st_mtime_ns).encode()
     assert fields[b"id"] == outcome.id.encode()
+
+
+def test_each_article_is_packed_for_its_partitions_stream(tmp_path: Path, corpus: Path) -> None:
+    keys = partition_keys("newsdrop", 4)
+    config = ParseConfig(4096, ("secured",), tuple(k.ingested for k in keys))
+    streams: set[bytes] = set()
+    for index, source in enumerate(corpus_files(corpus)[:40]):
+        path = tmp_path / f"{index}.md"
+        path.write_bytes(source.read_bytes())
+        outcome = process(job(path), config)
+        if not isinstance(outcome, Published):
+            continue
+        stream = unpack(outcome.entry)[1]
+        assert stream == keys[partition_of_article(outcome.id, 4)].ingested.encode()
+        streams.add(stream)
+    assert len(streams) == 4  # 40 articles: every partition got some
 
 
 def unpack(packed: bytes) -> list[bytes]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from pydantic import ValidationError
 
@@ -17,7 +15,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.partitions == 1
     assert settings.wait_replicas == 0
     assert settings.wait_timeout_ms == 1000
-    assert settings.instance_name == socket.gethostname()
+    assert settings.instance_name is None  # unset: today's ledger key name
 
 
 def test_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
