@@ -15,7 +15,7 @@ from pathlib import Path
 
 from faststream.asgi import AsgiFastStream
 from faststream.redis import RedisBroker
-from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from newsdrop.ingest.after_actions import AfterActionConfig
 from newsdrop.ingest.backfill import Backfill, BackfillConfig
@@ -33,14 +33,26 @@ from newsdrop.ingest.rescan import Rescanner
 from newsdrop.ingest.scan import Refusals
 from newsdrop.ingest.service import IngestService, ServiceConfig
 from newsdrop.ingest.settler import Settler
-from newsdrop.ingest.startup import StartupChecks, StartupConfig, TopologyProbe, standalone
-from newsdrop.ingest.transaction import Transact, WaitFor, pooled_transaction
+from newsdrop.ingest.startup import (
+    StartupChecks,
+    StartupConfig,
+    TopologyChangedError,
+    TopologyProbe,
+    standalone,
+)
+from newsdrop.ingest.transaction import Transact, WaitFor, client_transaction
 from newsdrop.ingest.watcher import Watcher
 from newsdrop.shared import asgi_runner
 from newsdrop.shared.keys import Keys, partition_keys
 from newsdrop.shared.logging import configure_logging
 from newsdrop.shared.ops import ops_routes
-from newsdrop.shared.redis_client import async_redis
+from newsdrop.shared.redis_topology import (
+    AsyncClient,
+    Topology,
+    async_client_for,
+    detect_topology,
+    detect_topology_sync,
+)
 from newsdrop.shared.settings import Settings
 
 SERVICE = "ingest"
@@ -106,7 +118,7 @@ def ledger_keys(settings: Settings) -> list[str]:
     return [keys.ledger_for(settings.instance_name) for keys in partitions(settings)]
 
 
-def build_publisher(settings: Settings, redis: Redis, transact: Transact) -> Publisher:
+def build_publisher(settings: Settings, redis: AsyncClient, transact: Transact) -> Publisher:
     return Publisher(
         redis,
         transact,
@@ -116,27 +128,55 @@ def build_publisher(settings: Settings, redis: Redis, transact: Transact) -> Pub
     )
 
 
+def topology_client(url: str) -> tuple[AsyncClient, TopologyProbe]:
+    """The client for what ``url`` names, and the start-up probe that confirms it.
+
+    One short probe here (a Sentinel URL needs none). If Redis does not answer yet, a
+    standalone client is assumed; the start-up checks probe again once Redis answers and
+    refuse to go on if it is in fact a cluster (``TopologyChangedError``, one line: start
+    ingest again and the right client is made).
+    """
+    try:
+        assumed = detect_topology_sync(url)
+    except (RedisError, OSError):
+        assumed = Topology.STANDALONE
+    client = async_client_for(url, assumed)
+
+    async def confirmed() -> str:
+        actual = await detect_topology(url)
+        if actual is not assumed:
+            raise TopologyChangedError(
+                f"REDIS_URL names a {actual.value} Redis, not {assumed.value} as assumed at "
+                "start (it did not answer then): start ingest again"
+            )
+        return actual.value
+
+    return client, confirmed
+
+
 def build_service(
     settings: Settings,
-    redis: Redis | None = None,
+    redis: AsyncClient | None = None,
     metrics: IngestMetrics | None = None,
     *,
     transact: Transact | None = None,
-    topology: TopologyProbe = standalone,
+    topology: TopologyProbe | None = None,
 ) -> IngestService:
     """Every part of the ingest service, wired; a client of its own unless ``redis`` is given.
 
-    ``transact`` runs each partition's MULTI/EXEC (+WAIT): by default on a pooled connection
-    of ``redis`` (standalone); a cluster passes its slot-owner transaction. ``topology``
-    tells the start-up checks what Redis is (default: standalone).
-    The client connects on first use (after ``start``), not here.
+    The client is made for the topology behind REDIS_URL (``topology_client``: standalone,
+    Cluster from any node, Sentinel). ``transact`` runs each partition's MULTI/EXEC (+WAIT),
+    by default ``client_transaction`` (on a cluster: on the slot owner's connection).
+    ``topology`` tells the start-up checks what Redis really is, once it answers.
     """
-    # TODO(lead): with shared.redis_topology, build the client from the URL there and pass
-    # its slot-owner transaction as ``transact`` and its topology as ``topology``.
     inbox = settings.inbox.expanduser().absolute()
-    client = redis if redis is not None else async_redis(settings.require_redis_url())
+    if redis is None:
+        client, probe = topology_client(settings.require_redis_url())
+    else:
+        client, probe = redis, standalone
+    topology = topology or probe
     metrics = metrics or IngestMetrics.create()
-    publisher = build_publisher(settings, client, transact or pooled_transaction(client))
+    publisher = build_publisher(settings, client, transact or client_transaction(client))
     lease = InstanceLease(client, lease_config(settings))
     link = RedisLink(metrics)
     ready = ReadyQueue()
@@ -183,7 +223,7 @@ def build_service(
     )
 
 
-def build_app(settings: Settings, redis: Redis | None = None) -> AsgiFastStream:
+def build_app(settings: Settings, redis: AsyncClient | None = None) -> AsgiFastStream:
     """The FastStream app: ingest tasks in its lifespan, ops routes (/health/*, /metrics).
 
     The service is in its context as ``ingest_service``.

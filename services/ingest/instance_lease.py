@@ -16,10 +16,10 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from newsdrop.shared.logging import get_logger
+from newsdrop.shared.redis_topology import AsyncClient
 
 log = get_logger(__name__)
 
@@ -60,7 +60,7 @@ def _text(value: bytes | str | None) -> str | None:
 
 
 class InstanceLease:
-    def __init__(self, redis: Redis, config: LeaseConfig) -> None:
+    def __init__(self, redis: AsyncClient, config: LeaseConfig) -> None:
         self.redis = redis
         self.config = config
         self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

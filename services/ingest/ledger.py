@@ -14,10 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
-from redis.asyncio import Redis
-
 from newsdrop.ingest.file_stat import FileStat
 from newsdrop.ingest.outcomes import Published, Rejected, Touched
+from newsdrop.shared.redis_topology import AsyncClient
 
 HMGET_CHUNK = 1000
 
@@ -127,7 +126,7 @@ class Lookup:
 class LedgerReader:
     """Looks paths up in the ledger hashes ``keys`` (one per partition, in partition order)."""
 
-    def __init__(self, redis: Redis, keys: Sequence[str]) -> None:
+    def __init__(self, redis: AsyncClient, keys: Sequence[str]) -> None:
         self.redis = redis
         self.keys = list(keys)
 

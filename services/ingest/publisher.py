@@ -11,13 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from redis.asyncio import Redis
-
 from newsdrop.ingest import ledger
 from newsdrop.ingest.outcomes import Published, Rejected, Touched
 from newsdrop.ingest.transaction import Committed, Transact, WaitFor
 from newsdrop.shared.contract import dead_letter
 from newsdrop.shared.keys import Keys
+from newsdrop.shared.redis_topology import AsyncClient
 from newsdrop.shared.wire import pack_command as pack
 
 
@@ -85,7 +84,7 @@ class Publisher:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: AsyncClient,
         transact: Transact,
         partitions: Sequence[PartitionKeys],
         rejected_maxlen: int,

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from newsdrop.ingest.backfill import Backfill
@@ -37,13 +36,14 @@ from newsdrop.ingest.startup import StartRefusedError, StartupChecks
 from newsdrop.ingest.watcher import Watcher
 from newsdrop.shared.logging import get_logger
 from newsdrop.shared.ops import NotReady
+from newsdrop.shared.redis_topology import AsyncClient
 from newsdrop.shared.retry import ErrorKind, classify
 
 log = get_logger(__name__)
 
 PING_TIMEOUT = 1.0
 RELEASE_TIMEOUT = 1.0  # seconds a graceful stop spends deleting the lease
-REDIS_AUTH = "redis_auth"  # readiness reason: Redis refuses our credentials
+REDIS_AUTH = "redis_auth"  # readiness reason: AsyncClient refuses our credentials
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,7 @@ class IngestService:
         self,
         config: ServiceConfig,
         *,
-        redis: Redis,
+        redis: AsyncClient,
         owns_redis: bool,
         metrics: IngestMetrics,
         link: RedisLink,

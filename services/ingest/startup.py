@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from newsdrop.ingest.after_actions import STANDALONE, after_action_safe, unsafe_after_action_message
 from newsdrop.ingest.instance_lease import InstanceLease, LeaseHeldError
 from newsdrop.shared.partition_meta import PartitionMismatchError, ensure_partitions
+from newsdrop.shared.redis_topology import AsyncClient
 from newsdrop.shared.settings import AfterAction
 
 # () -> "standalone" | "cluster" | "sentinel"
@@ -22,6 +21,11 @@ TopologyProbe = Callable[[], Awaitable[str]]
 
 class StartRefusedError(Exception):
     """A configuration that cannot work against this Redis; the message is one line."""
+
+
+class TopologyChangedError(StartRefusedError):
+    """Redis turned out to be another topology than the one the client was made for (it did
+    not answer when ingest started): start again, and the right client is made."""
 
 
 async def standalone() -> str:
@@ -40,14 +44,13 @@ class StartupConfig:
 class StartupChecks:
     """``run`` once at start (retried by the caller while Redis is away).
 
-    TODO(lead): pass ``topology`` from ``shared.redis_topology`` (what the client factory
-    found behind REDIS_URL: "standalone", "cluster" or "sentinel"); until then every Redis
-    counts as standalone, so the on_success check never refuses.
+    ``topology`` says what Redis is behind REDIS_URL ("standalone", "cluster" or
+    "sentinel"; ``app.topology_client`` probes it), for the after-action rule.
     """
 
     def __init__(
         self,
-        redis: Redis,
+        redis: AsyncClient,
         config: StartupConfig,
         lease: InstanceLease,
         topology: TopologyProbe = standalone,

@@ -2,27 +2,19 @@
 
 The transaction function is pluggable (``Transact``): the publisher calls it with a key of
 the partition (every key of a part shares one hash tag, so one slot), the packed commands and
-the WAIT it asks for. ``pooled_transaction`` serves a standalone Redis from the client's pool;
-a cluster slot-owner transaction gets a connection of the node owning ``slot_key`` and calls
-``run_packed`` on it, the same way.
+the WAIT it asks for. ``client_transaction`` is the one implementation for every topology
+(``shared.packed_transaction``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-from redis.asyncio.connection import AbstractConnection
-from redis.exceptions import ResponseError
-
+from newsdrop.shared.packed_transaction import run_transaction
+from newsdrop.shared.redis_topology import AsyncClient
 from newsdrop.shared.wire import pack_command
-
-MULTI = pack_command("MULTI")
-EXEC = pack_command("EXEC")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,63 +46,25 @@ class Committed:
 Transact = Callable[[str, Sequence[bytes], WaitFor | None], Awaitable[Committed]]
 
 
-async def run_packed(
-    connection: AbstractConnection, packed: Sequence[bytes], wait: WaitFor | None = None
-) -> Committed:
-    """MULTI, ``packed``, EXEC (and WAIT) in one write on ``connection``; every reply read
-    under one deadline (the socket timeout, plus WAIT's own timeout).
-
-    Any error reply (at queue time, or inside EXEC) raises ``ResponseError``. The caller
-    closes a connection this raised on (unread replies; it also discards an open MULTI).
-    """
-    tail = [EXEC] if wait is None else [EXEC, wait.command]
-    await connection.send_packed_command(b"".join([MULTI, *packed, *tail]))
-    deadline = connection.socket_timeout or None
-    if deadline is not None and wait is not None:
-        deadline += wait.timeout_ms / 1000
-    # One deadline for all replies (a per-read timeout costs a timer per command).
-    async with asyncio.timeout(deadline):
-        for _ in range(len(packed) + 1):  # +OK for MULTI, then +QUEUED per command
-            await connection.read_response(timeout=math.inf)
-        replies = await connection.read_response(timeout=math.inf)
-        acked = None if wait is None else await connection.read_response(timeout=math.inf)
-    if not isinstance(replies, list):
-        raise ResponseError(f"transaction aborted: EXEC replied {replies!r}")
-    for reply in replies:
-        if isinstance(reply, ResponseError):
-            raise reply
-    return Committed(replies, None if acked is None else int(acked))
-
-
-async def transaction_on_pool(
-    redis: Redis, packed: Sequence[bytes], wait: WaitFor | None = None
-) -> Committed:
-    """``run_packed`` on a connection of ``redis``'s pool; closed if anything went wrong."""
-    pool = redis.connection_pool
-    connection = await pool.get_connection()  # type: ignore[no-untyped-call]
-    try:
-        return await run_packed(connection, packed, wait)
-    except BaseException:
-        await connection.disconnect()
-        raise
-    finally:
-        await pool.release(connection)
-
-
-async def transaction(redis: Redis, packed: Sequence[bytes]) -> list[Any]:
-    """Run pre-packed commands in one MULTI/EXEC on a pooled connection; EXEC's replies.
-
-    Any error reply (at queue time, or inside EXEC) raises ``ResponseError``; a connection
-    left with unread replies is closed, which also discards an open MULTI server-side.
-    """
-    return (await transaction_on_pool(redis, packed)).replies
-
-
-def pooled_transaction(redis: Redis) -> Transact:
-    """The standalone (and single-primary Sentinel) ``Transact``: any pooled connection of
-    ``redis`` reaches the one primary, so ``slot_key`` is not needed."""
+def client_transaction(client: AsyncClient) -> Transact:
+    """The ``Transact`` of every topology: ``shared.packed_transaction.run_transaction``, on a
+    pooled connection of a standalone or Sentinel primary, on a connection of the node owning
+    ``slot_key``'s slot on a cluster (with the WAIT on that same connection)."""
 
     async def transact(slot_key: str, packed: Sequence[bytes], wait: WaitFor | None) -> Committed:
-        return await transaction_on_pool(redis, packed, wait)
+        done = await run_transaction(
+            client,
+            slot_key,
+            packed,
+            wait_replicas=0 if wait is None else wait.replicas,
+            wait_timeout_ms=1000 if wait is None else wait.timeout_ms,
+        )
+        return Committed(done.replies, done.replicas_acknowledged)
 
     return transact
+
+
+async def transaction(client: AsyncClient, slot_key: str, packed: Sequence[bytes]) -> list[Any]:
+    """Pre-packed commands in one MULTI/EXEC (no WAIT); EXEC's replies. Any error reply
+    raises ``ResponseError``; a connection left with unread replies is closed."""
+    return (await client_transaction(client)(slot_key, packed, None)).replies

@@ -22,7 +22,7 @@ def run_transaction(url: str, packed: list[bytes]) -> list[object]:
     async def scenario() -> list[object]:
         client = async_redis(url)
         try:
-            return await transaction(client, packed)
+            return await transaction(client, "any-key", packed)  # one node: any slot key
         finally:
             await client.aclose()
 
@@ -69,9 +69,11 @@ def test_the_connection_is_usable_after_a_failed_transaction(redis_url: str, key
         client = async_redis(redis_url)
         try:
             with pytest.raises(ResponseError):
-                await transaction(client, [pack_command("HSET", keys.ledger, "odd")])
+                await transaction(client, keys.ledger, [pack_command("HSET", keys.ledger, "odd")])
             # the same pool, and only one connection in it: the failed one was closed
-            return await transaction(client, [pack_command("HSET", keys.ledger, "a.md", "v")])
+            return await transaction(
+                client, keys.ledger, [pack_command("HSET", keys.ledger, "a.md", "v")]
+            )
         finally:
             await client.aclose()
 
