@@ -47,7 +47,9 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("REDIS_URL", "NEWSDROP_REDIS_URL", "redis_url"),
-        description="Redis URL (redis:// or rediss://). Unset: `up` starts an embedded server.",
+        description="Redis URL: redis:// or rediss:// (a server, or any node of a Cluster), "
+        "or redis+sentinel://host:port[,host:port]/service. Unset: `up` starts an embedded "
+        "server.",
     )
     prefix: str = Field(
         default="newsdrop",
