@@ -11,18 +11,24 @@ from __future__ import annotations
 
 import logging
 import signal
-from pathlib import Path
 
 from faststream.asgi import AsgiFastStream
 from faststream.redis import RedisBroker
-from redis.exceptions import RedisError
 
-from newsdrop.ingest.after_actions import AfterActionConfig
 from newsdrop.ingest.backfill import Backfill, BackfillConfig
-from newsdrop.ingest.batch_flow import BatchFlow, FlowConfig
+from newsdrop.ingest.batch_flow import BatchFlow
 from newsdrop.ingest.committer import PartCommitter
-from newsdrop.ingest.instance_lease import InstanceLease, LeaseConfig
-from newsdrop.ingest.jobs import ParseConfig
+from newsdrop.ingest.configs import (
+    flow_config,
+    lease_config,
+    ledger_keys,
+    parse_config,
+    partitions,
+    service_config,
+    startup_config,
+    wait_for,
+)
+from newsdrop.ingest.instance_lease import InstanceLease
 from newsdrop.ingest.ledger import LedgerReader
 from newsdrop.ingest.metrics import IngestMetrics
 from newsdrop.ingest.parser_pool import ParserPool, default_workers
@@ -31,91 +37,25 @@ from newsdrop.ingest.ready_queue import ReadyQueue
 from newsdrop.ingest.redis_link import RedisLink
 from newsdrop.ingest.rescan import Rescanner
 from newsdrop.ingest.scan import Refusals
-from newsdrop.ingest.service import IngestService, ServiceConfig
+from newsdrop.ingest.service import IngestService
 from newsdrop.ingest.settler import Settler
 from newsdrop.ingest.startup import (
     StartupChecks,
-    StartupConfig,
-    TopologyChangedError,
     TopologyProbe,
     standalone,
 )
-from newsdrop.ingest.transaction import Transact, WaitFor, client_transaction
+from newsdrop.ingest.topology_client import topology_client
+from newsdrop.ingest.transaction import Transact, client_transaction
 from newsdrop.ingest.watcher import Watcher
 from newsdrop.shared import asgi_runner
-from newsdrop.shared.keys import Keys, partition_keys
 from newsdrop.shared.logging import configure_logging
 from newsdrop.shared.ops import ops_routes
 from newsdrop.shared.redis_topology import (
     AsyncClient,
-    Topology,
-    async_client_for,
-    detect_topology,
-    detect_topology_sync,
 )
 from newsdrop.shared.settings import Settings
 
 SERVICE = "ingest"
-
-
-def partitions(settings: Settings) -> list[Keys]:
-    """Every partition's keys, in partition order (P = 1: today's names)."""
-    return partition_keys(settings.prefix, settings.partitions)
-
-
-def parse_config(settings: Settings) -> ParseConfig:
-    streams = tuple(keys.ingested for keys in partitions(settings))
-    return ParseConfig(settings.max_file_bytes, tuple(settings.volatile_fields), streams)
-
-
-def wait_for(settings: Settings) -> WaitFor | None:
-    """The WAIT after each transaction (NEWSDROP_WAIT_REPLICAS > 0), or none."""
-    if settings.wait_replicas <= 0:
-        return None
-    return WaitFor(settings.wait_replicas, settings.wait_timeout_ms)
-
-
-def startup_config(settings: Settings) -> StartupConfig:
-    return StartupConfig(
-        prefix=settings.prefix,
-        partitions=settings.partitions,
-        on_success=settings.on_success,
-        wait_replicas=settings.wait_replicas,
-    )
-
-
-def lease_config(settings: Settings) -> LeaseConfig:
-    return LeaseConfig(settings.keys.ingest_lease(settings.instance_name), settings.instance_name)
-
-
-def flow_config(settings: Settings, inbox: Path) -> FlowConfig:
-    after = AfterActionConfig(
-        inbox=inbox,
-        move_root=settings.effective_move_dir.expanduser().absolute(),
-        on_success=settings.on_success,
-        on_failure=settings.on_failure,
-    )
-    return FlowConfig(
-        inbox=inbox, batch=settings.publish_batch, after=after, partitions=settings.partitions
-    )
-
-
-def service_config(settings: Settings, inbox: Path) -> ServiceConfig:
-    return ServiceConfig(
-        inbox=inbox,
-        prefix=settings.prefix,
-        settle_seconds=settings.settle_seconds,
-        rescan_seconds=settings.rescan_seconds,
-        graceful_timeout=settings.graceful_timeout,
-        partitions=settings.partitions,
-        instance=settings.instance_name,
-        wait_replicas=settings.wait_replicas,
-    )
-
-
-def ledger_keys(settings: Settings) -> list[str]:
-    """This instance's ledger in every partition, in partition order."""
-    return [keys.ledger_for(settings.instance_name) for keys in partitions(settings)]
 
 
 def build_publisher(settings: Settings, redis: AsyncClient, transact: Transact) -> Publisher:
@@ -126,32 +66,6 @@ def build_publisher(settings: Settings, redis: AsyncClient, transact: Transact) 
         settings.rejected_maxlen,
         wait_for(settings),
     )
-
-
-def topology_client(url: str) -> tuple[AsyncClient, TopologyProbe]:
-    """The client for what ``url`` names, and the start-up probe that confirms it.
-
-    One short probe here (a Sentinel URL needs none). If Redis does not answer yet, a
-    standalone client is assumed; the start-up checks probe again once Redis answers and
-    refuse to go on if it is in fact a cluster (``TopologyChangedError``, one line: start
-    ingest again and the right client is made).
-    """
-    try:
-        assumed = detect_topology_sync(url)
-    except (RedisError, OSError):
-        assumed = Topology.STANDALONE
-    client = async_client_for(url, assumed)
-
-    async def confirmed() -> str:
-        actual = await detect_topology(url)
-        if actual is not assumed:
-            raise TopologyChangedError(
-                f"REDIS_URL names a {actual.value} Redis, not {assumed.value} as assumed at "
-                "start (it did not answer then): start ingest again"
-            )
-        return actual.value
-
-    return client, confirmed
 
 
 def build_service(
