@@ -69,6 +69,11 @@ async def ensure_partitions(redis: AsyncClient, prefix: str, partitions: int) ->
         check_partitions(partitions, _as_int(await redis.get(key)), key)
 
 
+def recorded_partitions(client: SyncClient, prefix: str) -> int | None:
+    """The P recorded in Redis, if any (blocking client: the tools)."""
+    return _as_int(client.get(Keys(prefix).meta))
+
+
 def verify_partitions(client: SyncClient, prefix: str, partitions: int) -> None:
     """Check P against the record without writing one (blocking client: the tools).
 
@@ -76,7 +81,7 @@ def verify_partitions(client: SyncClient, prefix: str, partitions: int) -> None:
     """
     check_cluster_partitions(partitions, isinstance(client, redis.cluster.RedisCluster))
     legacy = Keys(prefix)
-    recorded = _as_int(client.get(legacy.meta))
+    recorded = recorded_partitions(client, prefix)
     if (
         recorded is None
         and partitions != 1

@@ -41,10 +41,15 @@ def tool_redis_url(settings: Settings) -> str:
 @contextlib.contextmanager
 def tool_client(command: str, settings: Settings) -> Iterator[tuple[SyncClient, list[Keys]]]:
     """The tools' one Redis client (standalone, Cluster or Sentinel, by
-    ``redis_topology``) and the keys of every partition, once P is checked against the record."""
+    ``redis_topology``) and the keys of every partition. P is the one recorded in Redis unless
+    NEWSDROP_PARTITIONS / --partitions names one, which is then checked against the record."""
     import redis  # here, not at the top: `newsdrop up` starts faster without it
 
-    from newsdrop.shared.partition_meta import PartitionMismatchError, verify_partitions
+    from newsdrop.shared.partition_meta import (
+        PartitionMismatchError,
+        recorded_partitions,
+        verify_partitions,
+    )
     from newsdrop.shared.redis_topology import open_sync_client
 
     url = tool_redis_url(settings)
@@ -54,8 +59,11 @@ def tool_client(command: str, settings: Settings) -> Iterator[tuple[SyncClient, 
         typer.echo(f"newsdrop: cannot reach Redis at {redact_url(url)}: {exc}", err=True)
         raise typer.Exit(2) from exc
     try:
-        verify_partitions(client, settings.prefix, settings.partitions)
-        yield client, partition_keys(settings.prefix, settings.partitions)
+        partitions = settings.partitions
+        if "partitions" not in settings.model_fields_set:
+            partitions = recorded_partitions(client, settings.prefix) or partitions
+        verify_partitions(client, settings.prefix, partitions)
+        yield client, partition_keys(settings.prefix, partitions)
     except PartitionMismatchError as exc:
         typer.echo(f"newsdrop {command}: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -204,3 +204,18 @@ def test_tools_take_single_node_data_without_a_record_as_one_partition(
     assert code == 2 and "holds data for 1 partition(s)" in err
     assert redis_client.get(keys.meta) is None  # the tools never record
     assert run(redis_url, keys, "stats", partitions=1)[0] == 0
+
+
+def test_tools_read_the_recorded_partition_count_when_none_is_given(
+    loaded: list[Path], redis_url: str, keys: Keys, parts: list[Keys]
+) -> None:
+    """No --partitions and no NEWSDROP_PARTITIONS: the tools take P from the record, so
+    `newsdrop tail --redis-url URL --from-start` works on a cluster as written."""
+    base = ["--redis-url", redis_url, "--prefix", keys.prefix]
+    result = CliRunner().invoke(app, ["stats", "--json", *base], catch_exceptions=False)
+    assert result.exit_code == 0
+    counts = orjson.loads(result.stdout)
+    assert counts["articles"] == len(loaded)
+    assert len(counts["partitions"]) == P
+    result = CliRunner().invoke(app, ["streams", *base], catch_exceptions=False)
+    assert result.stdout.splitlines() == [k.articles for k in parts]
