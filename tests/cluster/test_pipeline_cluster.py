@@ -112,6 +112,11 @@ def test_kill_of_the_busiest_primary_mid_ingest_loses_nothing(
             killed_at = time.monotonic()
             redis_cluster.kill_primary(victim.port)
             failover = redis_cluster.wait_for_failover()
+            # The promoted replica has no replica of its own: WAIT 1 cannot succeed on that
+            # shard (ingest holds those files and retries) until the old primary is back, as
+            # a replica of the new one. That is the operator's step; files still arrive.
+            redis_cluster.restart(victim)
+            rejoined = time.monotonic() - killed_at
             dropping.join(timeout=60)
             assert not dropping.is_alive()
             reader = cluster_reader(redis_cluster.url)
@@ -126,6 +131,7 @@ def test_kill_of_the_busiest_primary_mid_ingest_loses_nothing(
             for service in fleet.services:
                 service.wait_ready(timeout=10)
         timing("pipeline: cluster failover after kill -9 of the busiest primary", failover)
+        timing("pipeline: killed node back as a replica (from the kill)", rejoined)
         timing("pipeline: changelog complete after kill -9 (from the kill)", complete)
         note(f"pipeline failover: readiness seen {watch.seen} (victim port {victim.port})")
         note(f"pipeline failover: {report}")
