@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 
 from newsdrop.shared.keys import Keys, partition_keys
@@ -60,7 +61,12 @@ def test_corpus_through_the_pipeline_on_a_cluster(
         assert some is not None
         got = tool(url, cluster_prefix, P, "get", some.url)
         assert got.returncode == 0, got.stderr
-        assert some.id in got.stdout or some.url in got.stdout
+        document = orjson.loads(got.stdout)
+        assert (document["id"], document["url"], document["version"]) == (
+            some.id,
+            some.url,
+            next(str(line["version"]) for line in lines if line["id"] == some.id),
+        )
 
         stats = tool(url, cluster_prefix, P, "stats", "--json")
         assert stats.returncode == 0, stats.stderr

@@ -38,9 +38,7 @@ def test_kill_of_the_primary_mid_ingest_the_services_follow_the_promoted_replica
     fleet = start_fleet(redis_sentinel.url, sentinel_prefix, tmp_path, **SENTINEL_ENV)
     inbox = Inbox(fleet.inbox, tmp_path / "staging")
     drops: list[Drop] = []
-    dropping = threading.Thread(
-        target=drip, args=(inbox, ArticleFactory(corpus), 200, 0.02, drops)
-    )
+    dropping = threading.Thread(target=drip, args=(inbox, ArticleFactory(corpus), 200, 0.02, drops))
     watch = ReadinessWatch(fleet.services)
     try:
         with watch.watching():
@@ -55,7 +53,7 @@ def test_kill_of_the_primary_mid_ingest_the_services_follow_the_promoted_replica
             try:
                 expected = Expected.from_drops(drops)
                 keys = Keys(prefix=sentinel_prefix)
-                report = wait_for_invariants(reader, keys, expected, timeout=35)  # type: ignore[arg-type]
+                report = wait_for_invariants(reader, keys, expected, timeout=35)
             finally:
                 reader.close()
             complete = time.monotonic() - killed_at
