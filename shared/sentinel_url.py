@@ -103,3 +103,19 @@ def parse_sentinel_url(url: str) -> SentinelTarget:
         sentinel_password=query.get("sentinel_password", [None])[-1],
         ssl=scheme == "rediss+sentinel",
     )
+
+
+def broker_url(url: str) -> str:
+    """The URL to hand FastStream's ``RedisBroker``, which parses only ``redis://``,
+    ``rediss://`` and ``unix://`` (a Sentinel URL made both services exit at start).
+
+    The broker gives the services their lifecycle and ASGI app and sends no command (its
+    pool connects lazily; newsdrop's own clients do all the talking), so a Sentinel URL maps
+    to its first sentinel's address, without credentials; any other URL is kept as it is.
+    """
+    if not is_sentinel_url(url):
+        return url
+    target = parse_sentinel_url(url)
+    host, port = target.sentinels[0]
+    host = f"[{host}]" if ":" in host else host
+    return f"{'rediss' if target.ssl else 'redis'}://{host}:{port}"

@@ -53,6 +53,7 @@ from newsdrop.shared.ops import ops_routes
 from newsdrop.shared.redis_topology import (
     AsyncClient,
 )
+from newsdrop.shared.sentinel_url import broker_url
 from newsdrop.shared.settings import Settings
 
 SERVICE = "ingest"
@@ -148,7 +149,9 @@ def build_app(settings: Settings, redis: AsyncClient | None = None) -> AsgiFastS
     framework_logger = logging.getLogger("newsdrop.ingest.faststream")
     # Articles are written as plain stream fields with redis-py (see publisher.py); the broker
     # is the FastStream runtime (lifespan, graceful timeout) and serves future subscribers.
-    broker = RedisBroker(url, graceful_timeout=settings.graceful_timeout, logger=framework_logger)
+    broker = RedisBroker(
+        broker_url(url), graceful_timeout=settings.graceful_timeout, logger=framework_logger
+    )
     checks = {
         "redis": service.redis_ok,
         "watcher": service.watcher_ok,

@@ -22,6 +22,7 @@ from newsdrop.shared.logging import get_logger
 from newsdrop.shared.ops import ops_routes
 from newsdrop.shared.partition_meta import ensure_partitions
 from newsdrop.shared.redis_topology import AsyncClient, open_async_client
+from newsdrop.shared.sentinel_url import broker_url
 from newsdrop.shared.settings import Settings
 from newsdrop.store.argv_path import ArgvPath
 from newsdrop.store.config import StoreConfig, partition_configs
@@ -121,7 +122,7 @@ def build(
     # The broker gives the lifecycle and the ASGI app; it declares no subscriber (the loops
     # are ours, see loop.py) and the AsyncAPI document comes from shared/contract.py.
     broker = RedisBroker(
-        url or "redis://localhost",
+        broker_url(url) if url else "redis://localhost",
         graceful_timeout=settings.graceful_timeout,
         logger=logging.getLogger("newsdrop.store.faststream"),
     )

@@ -54,6 +54,8 @@ REJECTED_FIELDS = ("path", "reason", "detail", "size", "sha256", "at")
 ANY_REASON = "*"
 
 Layout = Keys | Sequence[Keys]  # one partition's keys, or every partition's in order
+# A single node's client, or a cluster's (every read names one key: any slot will do).
+Client = redis.Redis | redis.RedisCluster
 Live = dict[str, tuple[int, str, dict[str, str]]]  # article id -> (partition, entry id, fields)
 
 
@@ -216,7 +218,7 @@ def _short(value: str, width: int = 24) -> str:
     return value if len(value) <= width else value[:width] + "…"
 
 
-def _stream_entries(client: redis.Redis, key: str) -> list[tuple[str, dict[str, str]]]:
+def _stream_entries(client: Client, key: str) -> list[tuple[str, dict[str, str]]]:
     entries: list[tuple[str, dict[str, str]]] = []
     start = "-"
     while True:
@@ -224,14 +226,14 @@ def _stream_entries(client: redis.Redis, key: str) -> list[tuple[str, dict[str, 
         if not chunk:
             return entries
         for entry_id, raw in chunk:
-            entries.append((_text(entry_id), _fields(raw)))
+            entries.append((_text(entry_id), _fields(raw or {})))
         last = _text(chunk[-1][0])
         start = "(" + last
         if len(chunk) < 5000:
             return entries
 
 
-def _stream_info(client: redis.Redis, key: str) -> dict[str, Any]:
+def _stream_info(client: Client, key: str) -> dict[str, Any]:
     try:
         info = client.xinfo_stream(key)
     except redis.ResponseError:
@@ -261,16 +263,16 @@ def _where(partition: int, partitions: list[Keys]) -> str:
     return f" in partition {partition}" if len(partitions) > 1 else ""
 
 
-def read_changelog(client: redis.Redis, keys: Keys) -> list[tuple[str, dict[str, str]]]:
+def read_changelog(client: Client, keys: Keys) -> list[tuple[str, dict[str, str]]]:
     return _stream_entries(client, keys.articles)
 
 
-def read_rejected(client: redis.Redis, keys: Keys) -> list[tuple[str, dict[str, str]]]:
+def read_rejected(client: Client, keys: Keys) -> list[tuple[str, dict[str, str]]]:
     return _stream_entries(client, keys.rejected)
 
 
 def check_changelog(
-    client: redis.Redis, partitions: list[Keys], expected: Expected, report: Report
+    client: Client, partitions: list[Keys], expected: Expected, report: Report
 ) -> Live:
     """Exactly one entry per expected id over all partitions, in the article's own partition,
     with the winning content; returns id -> (partition, entry id, fields)."""
@@ -409,7 +411,7 @@ def _check_article_json(
         )
 
 
-def check_index(client: redis.Redis, partitions: list[Keys], live: Live, report: Report) -> None:
+def check_index(client: Client, partitions: list[Keys], live: Live, report: Report) -> None:
     """Each partition's index (``latest``: id -> "<version> <entry_id>") agrees with the live
     changelog entries of that partition, and vice versa."""
     for partition, keys in enumerate(partitions):
@@ -449,7 +451,7 @@ def _check_partition_index(
 
 
 def check_consumer_group(
-    client: redis.Redis, partitions: list[Keys], expected: Expected, report: Report
+    client: Client, partitions: list[Keys], expected: Expected, report: Report
 ) -> None:
     """Each partition's store group has read the whole input and has nothing pending."""
     needed = {home_partition(i, len(partitions)) for i in expected.required_ids()}
@@ -459,7 +461,7 @@ def check_consumer_group(
         _check_group(client, keys, partition in needed, _where(partition, partitions), report)
 
 
-def _check_group(client: redis.Redis, keys: Keys, needed: bool, where: str, report: Report) -> None:
+def _check_group(client: Client, keys: Keys, needed: bool, where: str, report: Report) -> None:
     info = _stream_info(client, keys.ingested)
     report.figures["ingested_added"] += int(info.get("entries-added", 0) or 0)
     report.figures["ingested_length"] += int(info.get("length", 0) or 0)
@@ -506,7 +508,7 @@ def dead_letter_home(fields: dict[str, str], partitions: int) -> int | None:
 
 
 def read_all_rejected(
-    client: redis.Redis, partitions: list[Keys], report: Report
+    client: Client, partitions: list[Keys], report: Report
 ) -> list[tuple[str, dict[str, str]]]:
     """Every partition's dead letters; reports those in another partition than their own."""
     entries = []
@@ -523,7 +525,7 @@ def read_all_rejected(
 
 
 def check_rejected(
-    client: redis.Redis,
+    client: Client,
     partitions: list[Keys],
     expected: Expected,
     report: Report,
@@ -571,7 +573,7 @@ def check_rejected(
 
 
 def check_announcements(
-    client: redis.Redis, partitions: list[Keys], expected: Expected, report: Report
+    client: Client, partitions: list[Keys], expected: Expected, report: Report
 ) -> None:
     """No version was announced twice: XADDs to the changelogs <= distinct (id, version)."""
     added = sum(
@@ -587,7 +589,7 @@ def check_announcements(
 
 
 def check(
-    client: redis.Redis,
+    client: Client,
     keys: Layout,
     expected: Expected,
     *,
@@ -612,16 +614,14 @@ def check(
     return report
 
 
-def assert_invariants(
-    client: redis.Redis, keys: Layout, expected: Expected, **options: Any
-) -> Report:
+def assert_invariants(client: Client, keys: Layout, expected: Expected, **options: Any) -> Report:
     report = check(client, keys, expected, **options)
     assert report.ok, str(report)
     return report
 
 
 def wait_for_invariants(
-    client: redis.Redis,
+    client: Client,
     keys: Layout,
     expected: Expected,
     *,

@@ -7,6 +7,7 @@ import pytest
 from newsdrop.shared.sentinel_url import (
     SentinelTarget,
     SentinelUrlError,
+    broker_url,
     is_sentinel_url,
     parse_sentinel_url,
 )
@@ -69,3 +70,22 @@ def test_errors_never_show_the_password() -> None:
     with pytest.raises(SentinelUrlError) as caught:
         parse_sentinel_url("redis+sentinel://:hunter2@h:x/s")
     assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "given"),
+    [
+        (
+            "redis+sentinel://:pw@10.0.0.1:26379,10.0.0.2/svc/0?sentinel_password=s",
+            "redis://10.0.0.1:26379",
+        ),
+        ("rediss+sentinel://[::1]:26380/svc", "rediss://[::1]:26380"),
+        ("redis://:pw@127.0.0.1:6379/0", "redis://:pw@127.0.0.1:6379/0"),
+        ("unix:///run/redis.sock", "unix:///run/redis.sock"),
+    ],
+)
+def test_broker_url_is_one_faststream_parses_and_carries_no_sentinel_credentials(
+    url: str, given: str
+) -> None:
+    """Regression: `RedisBroker(url)` raised on a Sentinel URL, so ingest and store exited."""
+    assert broker_url(url) == given
