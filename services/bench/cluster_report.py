@@ -12,9 +12,9 @@ READING_FEW_CORES = (
     "reading: on this {cpus}-core machine the {n} shards share the cores with ingest and "
     "store, so no speed-up is expected (measured before: pipelined XADD on 3 shards no "
     "faster, the store's script 1.4-1.6x, from the second core only); the cluster's worth "
-    "here is the same verified changelog on {n} primaries. Throughput grows with shards "
-    "that have cores or machines of their own (Redis ~45 µs CPU per file: ~20k files/s per "
-    "shard)."
+    "here is the same verified changelog on {n} primaries, and one run moves by 10-20 % "
+    "(more under other load): compare several. Throughput grows with shards that have "
+    "cores or machines of their own (Redis ~45 µs CPU per file: ~20k files/s per shard)."
 )
 READING_MANY_CORES = (
     "reading: {cpus} cores for {n} shards plus ingest and store; a ratio above 1 is the "
