@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import redis
 
 from newsdrop.bench.errors import BenchError
 from newsdrop.bench.process_tree import cpu_seconds
 from newsdrop.bench.up_process import UpProcess
 from newsdrop.bench.verification import Verification
 from newsdrop.shared.keys import Keys
+from newsdrop.shared.redis_topology import SyncClient
 
 
-def processed(client: redis.Redis, keys: Keys) -> int:
-    """Files the store has decided on so far (applied + duplicate + stale)."""
-    values = client.hmget(keys.stats, ["applied", "duplicate", "stale"])
-    return sum(int(v) for v in values if v is not None)
+def processed(client: SyncClient, keys: Keys | Sequence[Keys]) -> int:
+    """Files the store has decided on so far (applied + duplicate + stale), summed over the
+    partitions when ``keys`` lists them."""
+    total = 0
+    for part in [keys] if isinstance(keys, Keys) else keys:
+        values: Any = client.hmget(part.stats, ["applied", "duplicate", "stale"])
+        total += sum(int(v) for v in values if v is not None)
+    return total
 
 
 @dataclass
@@ -40,12 +44,12 @@ class Backfill:
 
 
 def wait_backfill(
-    client: redis.Redis,
-    keys: Keys,
+    client: SyncClient,
+    keys: Keys | Sequence[Keys],
     up: UpProcess,
     files: int,
     timeout: float,
-    redis_pid: int | None = None,
+    redis_pids: Sequence[int] = (),
 ) -> Backfill:
     first: float | None = None
     first_done = 0
@@ -56,9 +60,9 @@ def wait_backfill(
         done = processed(client, keys)
         if done and first is None:
             first, first_done = now, done
-            cpu_first = cpu_seconds(up.tree(), redis_pid)
+            cpu_first = cpu_seconds(up.tree(), redis_pids)
         if done >= files:
-            cpu_last = cpu_seconds(up.tree(), redis_pid)
+            cpu_last = cpu_seconds(up.tree(), redis_pids)
             counted = max(done - first_done, 1)
             per_file = {
                 name: round((cpu_last[name] - cpu_first.get(name, 0.0)) / counted * 1e6, 1)

@@ -24,3 +24,17 @@ class BenchConfig:
     prefix: str = "newsdrop"
     # Compiled bytecode for the services (as a deployed install has); None: cold start.
     pycache: Path | None = Path(tempfile.gettempdir()) / "newsdrop-bench-pycache"
+    # `--cluster N`: the same files through an N-primary cluster too (0: one node only).
+    cluster: int = 0
+    cluster_replicas: int = 0  # replicas per primary
+    partitions: int | None = None  # NEWSDROP_PARTITIONS on the cluster; None: default_partitions
+
+    def cluster_partitions(self) -> int:
+        return self.partitions if self.partitions is not None else default_partitions(self.cluster)
+
+
+def default_partitions(primaries: int) -> int:
+    """P for an N-primary run: 2N. A multiple of N, so the evenly spread tags give every
+    primary the same share (2 each: the comparison measures the topology, not an imbalance),
+    and few, so each partition's ingest transaction and store read stay large; > 1 always."""
+    return max(2, 2 * primaries)

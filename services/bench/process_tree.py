@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -54,8 +54,9 @@ def peak_rss_bytes(process: psutil.Process) -> int:
     return 0
 
 
-def cpu_seconds(tree: ServiceTree, redis_pid: int | None) -> dict[str, float]:
-    """CPU time (user + system) used so far by each service's processes and by Redis."""
+def cpu_seconds(tree: ServiceTree, redis_pids: Sequence[int]) -> dict[str, float]:
+    """CPU time (user + system) used so far by each service's processes and by Redis (all
+    its server processes: one, or every node of a cluster)."""
     import psutil
 
     out: dict[str, float] = {}
@@ -63,9 +64,11 @@ def cpu_seconds(tree: ServiceTree, redis_pid: int | None) -> dict[str, float]:
     for service, procs in tree.items():
         groups[f"{service} main"] = procs[:1]
         groups[f"{service} workers"] = procs[1:]
-    if redis_pid is not None:
-        with contextlib.suppress(psutil.Error):
-            groups["redis"] = [psutil.Process(redis_pid)]
+    if redis_pids:
+        groups["redis"] = []
+        for pid in redis_pids:
+            with contextlib.suppress(psutil.Error):
+                groups["redis"].append(psutil.Process(pid))
     for name, procs in groups.items():
         total = 0.0
         for proc in procs:

@@ -15,8 +15,9 @@ from typing import Any
 
 import redis
 
-from newsdrop.bench import backfill, generate, redis_info, report
+from newsdrop.bench import backfill, cluster_report, generate, redis_info, report
 from newsdrop.bench.baseline import run_baseline
+from newsdrop.bench.cluster_run import run_cluster
 from newsdrop.bench.config import BenchConfig
 from newsdrop.bench.errors import BenchError
 from newsdrop.bench.live import measure_live
@@ -97,6 +98,8 @@ def _run(config: BenchConfig, work: Path, echo: Echo) -> dict[str, Any]:
     inbox = work / "inbox"
     generate.write(workload, inbox)
     result["workload"] = _workload_summary(workload.expected)
+    if config.cluster:  # the same files again: the live phase adds to the first inbox
+        generate.write(workload, work / "inbox-cluster")
     result["parse"] = parse_speed(workload.files, config.parse_sample)
     echo(f"parse_article: {result['parse']}")
 
@@ -110,11 +113,32 @@ def _run(config: BenchConfig, work: Path, echo: Echo) -> dict[str, Any]:
         sampler = _measure(session, workload.expected, templates, result, stack)
     result["memory"]["rss"] = sampler.summary()
     result["targets"] = targets(result)
+    if config.cluster:  # after the one-node server stopped: the cluster has the machine
+        _compare(config, work, workload.expected, result, echo)
     echo("")
     echo(report.table(result))
+    if config.cluster:
+        echo("")
+        echo(cluster_report.table(result["backfill"], result["cluster"]))
     if config.out is not None:
         write_results(config.out, result, echo)
     return result
+
+
+def _compare(
+    config: BenchConfig,
+    work: Path,
+    expected: generate.Expected,
+    result: dict[str, Any],
+    echo: Echo,
+) -> None:
+    """The cluster backfill into ``result["cluster"]``, with its ratio to the one node."""
+    section = run_cluster(config, work / "inbox-cluster", work, expected, echo)
+    section["ratio_vs_single"] = cluster_report.ratio(result["backfill"], section)
+    section["steady_ratio_vs_single"] = cluster_report.ratio(
+        result["backfill"], section, "steady_files_per_second"
+    )
+    result["cluster"] = section
 
 
 def _measure(
@@ -169,8 +193,8 @@ def _backfill(
     sampler = RssSampler(up.tree)
     sampler.start()
     stack.callback(sampler.stop)
-    redis_pid = session.server.process.pid if session.server.process else None
-    done = backfill.wait_backfill(client, keys, up, expected.files, config.timeout, redis_pid)
+    redis_pids = [session.server.process.pid] if session.server.process else []
+    done = backfill.wait_backfill(client, keys, up, expected.files, config.timeout, redis_pids)
     commands = redis_info.command_stats(client, expected.files)  # before verify's XRANGEs
     verification = wait_verified(client, keys, expected, timeout=30)
     if not verification.ok:

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,9 +82,15 @@ def warm_bytecode(cache: Path) -> None:
 
 
 def start_up(
-    inbox: Path, redis_url: str, work: Path, prefix: str, pycache: Path | None = None
+    inbox: Path,
+    redis_url: str,
+    work: Path,
+    prefix: str,
+    pycache: Path | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> UpProcess:
-    """`newsdrop up --inbox INBOX` against the private Redis, with ports of its own."""
+    """`newsdrop up --inbox INBOX` against the private Redis (or cluster), with ports of its
+    own; ``extra_env`` adds settings (``NEWSDROP_PARTITIONS`` for a cluster)."""
     env = bytecode_env(dict(os.environ), pycache)
     env.update(
         {
@@ -95,6 +102,7 @@ def start_up(
             "NEWSDROP_LOG_FORMAT": "json",
         }
     )
+    env.update(extra_env or {})
     env.pop("NEWSDROP_REDIS_URL", None)
     log_path = work / "up.log"
     command = [sys.executable, "-m", "newsdrop", "up", "--inbox", str(inbox)]

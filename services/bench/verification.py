@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-
 from newsdrop.bench.generate import Expected
 from newsdrop.shared.keys import Keys
+from newsdrop.shared.redis_topology import SyncClient
 
 
 @dataclass
@@ -40,9 +39,7 @@ class Verification:
         )
 
 
-def read_stream(
-    client: redis.Redis, stream: str, chunk: int = 2000
-) -> Iterable[dict[bytes, bytes]]:
+def read_stream(client: SyncClient, stream: str, chunk: int = 2000) -> Iterable[dict[bytes, bytes]]:
     last = "-"
     while True:
         entries: Any = client.xrange(stream, min=last, max="+", count=chunk)
@@ -55,10 +52,22 @@ def read_stream(
         last = entries[-1][0].decode()
 
 
-def verify(client: redis.Redis, keys: Keys, expected: Expected) -> Verification:
+def _partitions(keys: Keys | Sequence[Keys]) -> Sequence[Keys]:
+    return [keys] if isinstance(keys, Keys) else keys
+
+
+def _changelog(client: SyncClient, partitions: Sequence[Keys]) -> Iterable[dict[bytes, bytes]]:
+    for keys in partitions:
+        yield from read_stream(client, keys.articles)
+
+
+def verify(client: SyncClient, keys: Keys | Sequence[Keys], expected: Expected) -> Verification:
+    """Over every partition's changelog (``keys``: one partition's keys, or all of them;
+    on a cluster, ``client`` is a cluster client)."""
+    partitions = _partitions(keys)
     seen: set[str] = set()
     entries = unexpected = repeated = not_latest = json_bytes = 0
-    for fields in read_stream(client, keys.articles):
+    for fields in _changelog(client, partitions):
         entries += 1
         article_id = fields[b"id"].decode()
         json_bytes += len(fields[b"article"])
@@ -71,14 +80,14 @@ def verify(client: redis.Redis, keys: Keys, expected: Expected) -> Verification:
         elif fields[b"content_hash"].decode() != want:
             not_latest += 1
     missing = len(set(expected.latest_hash) - seen)
-    rejected = int(client.xlen(keys.rejected))
+    rejected = sum(int(client.xlen(part.rejected)) for part in partitions)
     return Verification(
         entries, expected.articles, missing, unexpected, repeated, not_latest, rejected, json_bytes
     )
 
 
 def wait_verified(
-    client: redis.Redis, keys: Keys, expected: Expected, timeout: float
+    client: SyncClient, keys: Keys | Sequence[Keys], expected: Expected, timeout: float
 ) -> Verification:
     """Verify; if the store is still applying the last versions, look again until timeout."""
     deadline = time.perf_counter() + timeout

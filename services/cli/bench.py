@@ -24,8 +24,21 @@ def default_corpus() -> Path | None:
     return next((p for p in CORPUS_CANDIDATES if (p / "news").is_dir()), None)
 
 
+# `--cluster` runs the backfill twice: a modest default keeps the run under ~2 minutes.
+DEFAULT_FILES = 20_000
+DEFAULT_CLUSTER_FILES = 10_000
+
+
 def bench(
-    files: Annotated[int, typer.Option(help="Article files to generate.", min=10)] = 20_000,
+    files: Annotated[
+        int | None,
+        typer.Option(
+            help=f"Article files to generate [default: {DEFAULT_FILES:,}; "
+            f"{DEFAULT_CLUSTER_FILES:,} with --cluster].",
+            min=10,
+            show_default=False,
+        ),
+    ] = None,
     corpus: Annotated[
         Path | None, typer.Option(help="Corpus folder (news/, versions/) to derive from.")
     ] = None,
@@ -51,6 +64,25 @@ def bench(
     cold: Annotated[
         bool, typer.Option("--cold", help="Services start without compiled bytecode.")
     ] = False,
+    cluster: Annotated[
+        int,
+        typer.Option(
+            help="Also run the same files through a private cluster of N primaries "
+            "(`newsdrop up` with REDIS_URL = a node) and compare with one node.",
+            min=0,
+        ),
+    ] = 0,
+    cluster_replicas: Annotated[
+        int, typer.Option(help="With --cluster: replicas per primary.", min=0)
+    ] = 0,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            help="With --cluster: NEWSDROP_PARTITIONS there (> 1) [default: 2N].",
+            min=2,
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Benchmark: newsdrop vs a naive baseline, same files, private Redis (verified)."""
     try:
@@ -65,6 +97,8 @@ def bench(
     if found is None:
         typer.echo("newsdrop bench: corpus not found; pass --corpus", err=True)
         raise typer.Exit(2)
+    if files is None:
+        files = DEFAULT_CLUSTER_FILES if cluster else DEFAULT_FILES
     config = BenchConfig(
         files=files,
         corpus=found,
@@ -75,6 +109,9 @@ def bench(
         live_writes=live_writes,
         interval_ms=interval_ms,
         timeout=timeout,
+        cluster=cluster,
+        cluster_replicas=cluster_replicas,
+        partitions=partitions,
     )
     if cold:
         config.pycache = None

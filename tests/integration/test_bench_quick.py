@@ -109,3 +109,36 @@ def test_bench_without_write_prints_and_leaves_the_output_untouched(
     assert "wrote " not in result.stdout
     after = snapshot(tmp_path)
     assert {k: v for k, v in after.items() if not k.startswith("work/")} == before
+
+
+def table_row(output: str, label: str) -> list[str]:
+    """The cells of the printed table row that starts with ``label``."""
+    line = next(line for line in output.splitlines() if line.startswith(label))
+    return [cell.strip() for cell in line.split("|")]
+
+
+@pytest.mark.slow
+@pytest.mark.cluster
+def test_bench_cluster_verifies_one_node_and_three_shards_and_prints_the_ratio(
+    corpus: Path, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            *("--cluster", "3", "--files", "200", "--corpus", str(corpus)),
+            *("--work-dir", str(tmp_path / "work"), "--timeout", "120"),
+            *("--live-renames", "15", "--live-writes", "5", "--interval-ms", "20"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    header = table_row(result.stdout, "files/s end to end")
+    assert len(header) == 3 and all(cell.replace(",", "").isdigit() for cell in header[1:])
+    # 200 files: 160 articles (generate.plan's shares), verified on both topologies
+    assert table_row(result.stdout, "verified (entries = articles)")[1:] == [
+        "True (160)",
+        "True (160 over 6 partitions, 3 primaries)",
+    ]
+    assert "1 node (P=1)" in result.stdout and "3 shards, P=6" in result.stdout
+    assert "ratio cluster/single: " in result.stdout
+    assert "reading: " in result.stdout
