@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from newsdrop.shared.child_process import stop_process
 from newsdrop.shared.pdeathsig import die_with_parent
 
 NO_SERVER_HELP = (
@@ -141,13 +142,7 @@ class EmbeddedRedis:
     def stop(self, timeout: float = 10.0) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout)
         self.process = None
 
     def kill(self) -> None:

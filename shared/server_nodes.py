@@ -19,6 +19,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from newsdrop.shared.child_process import stop_process
 from newsdrop.shared.pdeathsig import die_with_parent
 from newsdrop.shared.redis_server import NoRedisServerError, find_server_binary
 
@@ -154,15 +155,8 @@ class ServerNode:
             self.process.wait()
 
     def stop(self, timeout: float = 5.0) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, timeout)
 
 
 def start_on_free_port(
