@@ -14,7 +14,8 @@ import sys
 import warnings
 from collections.abc import Iterator
 
-# The image compose uses; `../shared/tools/docker-engine.sh` builds a local stand-in of it.
+# The image compose uses (the team's docker-engine.sh tool, outside this repository, builds
+# a local stand-in of it where no registry is reachable).
 CONTAINER_IMAGE = "redis:7.4-alpine"
 
 
