@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced
 
-.PHONY: all venv run test check lint types pytest audit docs bench bench-write soak clean
+.PHONY: all venv run test check lint types pytest prometheus audit docs bench bench-write soak clean
 
 all: test
 
@@ -35,8 +35,12 @@ types: venv
 	MYPYPATH=build/typecheck $(BIN)/mypy -p newsdrop
 	MYPYPATH=build/typecheck $(BIN)/mypy scripts/docs_gen.py
 
-pytest: venv
+pytest: venv prometheus
 	$(BIN)/python -m pytest -m "not soak" $(PYTEST_ARGS)
+
+## prometheus: prometheus + promtool for tests/ops (apt-get when missing; else they skip)
+prometheus:
+	scripts/ensure-prometheus.sh
 
 audit: venv
 	scripts/audit.sh

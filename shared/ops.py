@@ -1,7 +1,9 @@
 """Ops HTTP endpoints shared by both services: liveness, readiness, Prometheus metrics.
 
 Served in-process by FastStream's ASGI app (``AsgiFastStream(..., asgi_routes=...)``) under
-uvicorn. Responses never carry article data or settings values.
+uvicorn. Responses never carry article data or settings values. Each scrape of ``/metrics``
+runs the readiness checks too, so Prometheus sees what ``/health/ready`` would answer
+(``newsdrop_ready``, ``newsdrop_ready_check{check}``) without probing it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import orjson
 from faststream.asgi import AsgiResponse, get
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -43,12 +45,43 @@ async def _run_check(check: ReadinessCheck) -> tuple[bool, str | None]:
         return False, None
 
 
+async def _verdict(checks: Mapping[str, ReadinessCheck]) -> tuple[dict[str, bool], dict[str, str]]:
+    """Every check run at once: (passed by check, reason by failing check that knows one)."""
+    names = list(checks)
+    results = await asyncio.gather(*(_run_check(checks[name]) for name in names))
+    outcome = {name: passed for name, (passed, _) in zip(names, results, strict=True)}
+    reasons = {name: why for name, (_, why) in zip(names, results, strict=True) if why}
+    return outcome, reasons
+
+
+def readiness_gauges(
+    registry: CollectorRegistry, checks: Mapping[str, object]
+) -> tuple[Gauge, Gauge]:
+    """``newsdrop_ready`` (1: /health/ready answers 200) and ``newsdrop_ready_check{check}``."""
+    ready = Gauge(
+        "newsdrop_ready",
+        "1 when every readiness check passes (/health/ready is 200).",
+        registry=registry,
+    )
+    check = Gauge(
+        "newsdrop_ready_check",
+        "1 when this readiness check passes (redis, watcher, backfill; consumer).",
+        ["check"],
+        registry=registry,
+    )
+    for name in checks:
+        check.labels(check=name)
+    return ready, check
+
+
 def ops_routes(
     service: str,
     checks: Mapping[str, ReadinessCheck],
     registry: CollectorRegistry,
 ) -> list[tuple[str, Any]]:
-    """The three ops routes for ``AsgiFastStream(asgi_routes=...)``."""
+    """The three ops routes for ``AsgiFastStream(asgi_routes=...)``; adds the readiness gauges
+    to ``registry``."""
+    ready_gauge, check_gauge = readiness_gauges(registry, checks)
 
     @get(include_in_schema=False)
     async def live(scope: Any) -> AsgiResponse:
@@ -56,10 +89,7 @@ def ops_routes(
 
     @get(include_in_schema=False)
     async def ready(scope: Any) -> AsgiResponse:
-        names = list(checks)
-        results = await asyncio.gather(*(_run_check(checks[name]) for name in names))
-        outcome = {name: passed for name, (passed, _) in zip(names, results, strict=True)}
-        reasons = {name: why for name, (_, why) in zip(names, results, strict=True) if why}
+        outcome, reasons = await _verdict(checks)
         ok = all(outcome.values())
         body: dict[str, Any] = {
             "status": "ready" if ok else "not_ready",
@@ -73,6 +103,10 @@ def ops_routes(
 
     @get(include_in_schema=False)
     async def metrics(scope: Any) -> AsgiResponse:
+        outcome, _ = await _verdict(checks)
+        for name, passed in outcome.items():
+            check_gauge.labels(check=name).set(int(passed))
+        ready_gauge.set(int(all(outcome.values())))
         return AsgiResponse(
             generate_latest(registry),
             status_code=200,

@@ -8,6 +8,7 @@ from functools import partial
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from newsdrop.shared.parse import Reason
+from newsdrop.shared.redis_metrics import RedisErrorCounters
 
 BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
 PARSE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
@@ -28,7 +29,7 @@ class IngestMetrics:
     replicas_behind: Counter
     parse_seconds: Histogram
     lag_seconds: Histogram
-    redis_errors: Counter
+    redis_errors: RedisErrorCounters
     backlog: Gauge
     settling: Gauge
     backfill_done: Gauge
@@ -65,8 +66,8 @@ class IngestMetrics:
             ),
             rejected=rejected,
             batch_size=histogram(
-                "newsdrop_ingest_publish_batch_size",
-                "Outcomes per MULTI/EXEC transaction.",
+                "newsdrop_ingest_publish_batch_files",
+                "Files (their outcomes) per MULTI/EXEC transaction.",
                 buckets=BATCH_BUCKETS,
             ),
             commit_seconds=histogram(
@@ -89,10 +90,7 @@ class IngestMetrics:
                 "From the file's mtime to its publish.",
                 buckets=LAG_BUCKETS,
             ),
-            redis_errors=counter(
-                "newsdrop_redis_connection_errors",
-                "Redis calls that failed with a connection or timeout error.",
-            ),
+            redis_errors=RedisErrorCounters.create(reg, "ingest"),
             backlog=gauge(
                 "newsdrop_ingest_backlog_files", "Files ready to be read, waiting for the pipeline."
             ),

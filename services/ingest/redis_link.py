@@ -10,9 +10,7 @@ from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import TypeVar
 
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from newsdrop.ingest.metrics import IngestMetrics
 from newsdrop.shared.logging import get_logger
@@ -62,8 +60,7 @@ class RedisLink:
             return result
 
     def _failed(self, what: str, exc: BaseException, kind: ErrorKind) -> None:
-        if isinstance(exc, RedisConnectionError | RedisTimeoutError | OSError):
-            self.metrics.redis_errors.inc()
+        self.metrics.redis_errors.count(exc)
         self._attempts += 1
         state = LinkState.AUTH_FAILED if kind is ErrorKind.PERMANENT else LinkState.DOWN
         error = f"{type(exc).__name__}: {exc}"

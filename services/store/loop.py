@@ -81,10 +81,11 @@ class StoreConsumer:
                     await self.drain_own_pending()
                 await self.step()
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                self.metrics.redis_errors.inc()
+                self.metrics.redis_errors.count(exc)
                 failures += 1
                 await self._retry_later(backoff, "redis_unavailable", exc, failures)
             except RedisError as exc:
+                self.metrics.redis_errors.count(exc)  # NOPERM: an auth error
                 failures += 1
                 await self._retry_later(backoff, "redis_error", exc, failures)
             except Exception as exc:  # a bug must not silently stop consumption: log, retry

@@ -6,23 +6,25 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from newsdrop.store.script_contract import COUNTER_OF, MessageOutcome, StatsField
+from newsdrop.shared.redis_metrics import RedisErrorCounters
+from newsdrop.store.script_contract import COUNTER_OF, MessageOutcome
+
+# The outcome label's values: the stats hash's fields an outcome counts in.
+VERSION_OUTCOMES = tuple(dict.fromkeys(COUNTER_OF.values()))
 
 
 @dataclass(frozen=True, slots=True)
 class StoreMetrics:
     registry: CollectorRegistry
     consumed: Counter
-    applied: Counter
-    duplicate: Counter
-    stale: Counter
+    versions: Counter  # by outcome: applied, duplicate, stale (the stats hash's fields)
     reclaimed: Counter
     failed: Counter
     dead_lettered: Counter
     batch_seconds: Histogram
     group_lag: Gauge
     pending: Gauge
-    redis_errors: Counter
+    redis_errors: RedisErrorCounters
     # Per input stream (one per partition): the gauges above show their sums.
     _pending_by_stream: dict[str, int] = field(default_factory=dict)
     _lag_by_stream: dict[str, int] = field(default_factory=dict)
@@ -34,14 +36,19 @@ class StoreMetrics:
         def counter(name: str, doc: str) -> Counter:
             return Counter(f"newsdrop_store_{name}", doc, registry=registry)
 
+        versions = Counter(
+            "newsdrop_store_versions",
+            "Versions decided, by outcome: applied (stored and announced in the changelog), "
+            "duplicate (the stored content: never re-announced), stale (older than the stored).",
+            ["outcome"],
+            registry=registry,
+        )
+        for outcome in VERSION_OUTCOMES:
+            versions.labels(outcome=outcome.value)
         return cls(
             registry=registry,
             consumed=counter("messages_consumed", "Input entries received (read or reclaimed)."),
-            applied=counter("applied", "Versions stored and announced in the changelog."),
-            duplicate=counter(
-                "duplicate", "Versions with the stored content (never re-announced)."
-            ),
-            stale=counter("stale", "Versions older than the stored one."),
+            versions=versions,
             reclaimed=counter("reclaimed", "Pending entries taken over from idle consumers."),
             failed=counter("failed", "Entries that failed processing (left pending)."),
             dead_lettered=counter("dead_lettered", "Entries moved to the rejected stream."),
@@ -52,20 +59,16 @@ class StoreMetrics:
                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
             ),
             group_lag=Gauge(
-                "newsdrop_store_group_lag",
+                "newsdrop_store_group_lag_entries",
                 "Input entries not yet delivered to the group.",
                 registry=registry,
             ),
             pending=Gauge(
-                "newsdrop_store_pending",
+                "newsdrop_store_pending_entries",
                 "Input entries delivered but not acknowledged.",
                 registry=registry,
             ),
-            redis_errors=Counter(
-                "newsdrop_redis_connection_errors",
-                "Redis connection errors seen by the store.",
-                registry=registry,
-            ),
+            redis_errors=RedisErrorCounters.create(registry, "store"),
         )
 
     def set_backlog(self, stream: str, pending: int, lag: int | None) -> None:
@@ -79,9 +82,5 @@ class StoreMetrics:
     def count(self, outcome: MessageOutcome, times: int = 1) -> None:
         """Count outcomes as the stats hash does (``COUNTER_OF``: gone counts nowhere)."""
         field = COUNTER_OF.get(outcome)
-        if field is StatsField.APPLIED:
-            self.applied.inc(times)
-        elif field is StatsField.DUPLICATE:
-            self.duplicate.inc(times)
-        elif field is StatsField.STALE:
-            self.stale.inc(times)
+        if field is not None:
+            self.versions.labels(outcome=field.value).inc(times)

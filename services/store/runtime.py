@@ -12,9 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from newsdrop.shared.logging import get_logger
 from newsdrop.shared.ops import NotReady
@@ -89,8 +87,7 @@ class StoreRuntime:
                 self._on_refusal()
                 return None
             except (RedisError, OSError) as exc:
-                if isinstance(exc, RedisConnectionError | RedisTimeoutError | OSError):
-                    self.metrics.redis_errors.inc()
+                self.metrics.redis_errors.count(exc)
                 failures += 1
                 if failures == 1 or failures % 20 == 0:
                     self.log.warning("redis_unavailable", error=str(exc), attempt=failures)

@@ -70,6 +70,9 @@ def test_newsdrop_ingest_process(
         assert 'newsdrop_ingest_files_rejected_total{reason="yaml_error"} 0.0' in metrics
         assert "newsdrop_ingest_lag_seconds_bucket" in metrics
         assert "newsdrop_redis_connection_errors_total 0.0" in metrics
+        assert "newsdrop_ready 1.0" in metrics  # each scrape runs the readiness checks
+        for check in ("redis", "watcher", "backfill"):
+            assert f'newsdrop_ready_check{{check="{check}"}} 1.0' in metrics
 
         private_redis.stop()
         # The ops contract: readiness flips within 5 s of Redis going away and coming back.
@@ -80,6 +83,9 @@ def test_newsdrop_ingest_process(
         )
         body = httpx.get(f"{base}/health/ready", timeout=5).json()
         assert body["failing"] == ["redis"]
+        scraped = httpx.get(f"{base}/metrics", timeout=5).text
+        assert 'newsdrop_ready_check{check="redis"} 0.0' in scraped
+        assert "newsdrop_ready 0.0" in scraped
         assert status(f"{base}/health/live") == 200
         private_redis.start()
         wait_for(

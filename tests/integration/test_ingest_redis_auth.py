@@ -56,6 +56,9 @@ def test_wrong_password_is_an_auth_failure_not_an_outage(
             await until(lambda: admin.xlen(keys.ingested) == 1, "the waiting file")
             assert await service.redis_ok()
             assert (service.link.auth_failures, service.link.outages) == (1, 0)
+            registry = service.metrics.registry
+            assert (registry.get_sample_value("newsdrop_redis_auth_errors_total") or 0) >= 1
+            assert registry.get_sample_value("newsdrop_redis_connection_errors_total") == 0
 
     with capture_logs() as logs:
         run(scenario())
@@ -77,15 +80,18 @@ def test_readiness_names_the_reason(tmp_path: Path, keys: Keys, secured: Embedde
 
     service = app.context.get("ingest_service")
 
-    async def ask() -> httpx.Response:
+    async def ask() -> tuple[httpx.Response, str]:
         transport = httpx.ASGITransport(app=app)  # (not started: only the checks run)
         try:
             async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
-                return await client.get("/health/ready")
+                return await client.get("/health/ready"), (await client.get("/metrics")).text
         finally:
             await service.redis.aclose()
 
-    response = asyncio.run(ask())
+    response, metrics = asyncio.run(ask())
+    # a scrape runs the same checks: Prometheus sees the failing one
+    assert "newsdrop_ready 0.0" in metrics
+    assert 'newsdrop_ready_check{check="redis"} 0.0' in metrics
     assert response.status_code == 503
     body = response.json()
     assert body["checks"]["redis"] is False

@@ -49,7 +49,7 @@ def test_files_dropped_while_redis_is_down_arrive_when_it_is_back(
             await until(lambda: xlen() == 41, "every file", limit=20)
             await quiet(service, 0.3)
             assert service.link.outages == 1  # one warning, not one per retry
-            assert service.metrics.redis_errors._value.get() >= 1
+            assert service.metrics.redis_errors.connection._value.get() >= 1
 
     with capture_logs() as logs:
         run(scenario())

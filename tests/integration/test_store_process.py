@@ -178,6 +178,12 @@ def test_readiness_follows_redis_and_processing_resumes_after_restart(
         )
         assert float(errors.split()[-1]) >= 1
         assert "newsdrop_store_batch_seconds_bucket" in metrics
+        applied = next(
+            line
+            for line in metrics.splitlines()
+            if line.startswith('newsdrop_store_versions_total{outcome="applied"}')
+        )
+        assert float(applied.split()[-1]) >= len(winners(inputs))
     finally:
         store.stop()
         restarted.stop()
