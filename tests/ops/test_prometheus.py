@@ -140,14 +140,24 @@ def drop_files(pipeline: Pipeline, corpus: Path) -> int:
     return len(news) + 2
 
 
+@pytest.fixture
+def prometheus_binary() -> Path:
+    return tool("prometheus")
+
+
 def test_every_dashboard_query_returns_data_from_a_live_run(
-    pipeline: Pipeline, corpus: Path, redis_url: str, keys: Keys, tmp_path: Path
+    prometheus_binary: Path,  # first: without it, skip before starting the pipeline
+    pipeline: Pipeline,
+    corpus: Path,
+    redis_url: str,
+    keys: Keys,
+    tmp_path: Path,
 ) -> None:
     ingest, store = (f"127.0.0.1:{port}" for port in pipeline.ports)
     targets = {"newsdrop-ingest": ingest, "newsdrop-store": store}
     root = tmp_path / "prometheus"
     root.mkdir()
-    with Prometheus(tool("prometheus"), root, targets) as prometheus:
+    with Prometheus(prometheus_binary, root, targets) as prometheus:
         wait_for(pipeline.ready, f"both services ready\n{pipeline.log.read_text()[-2000:]}")
         wait_for(
             lambda: len(prometheus.query('up{job=~"newsdrop-.*"} == 1')) == 2,

@@ -1,13 +1,15 @@
 """Build newsdrop's wheel and sdist with `uv build` and install the wheel into a fresh venv.
 
-The dependencies come from the lock (`uv export --frozen --no-dev`) at its exact versions:
-first from uv's cache alone (``--offline``: no network, about a second when the cache is
-warm), else from the package index. When neither can provide them the caller skips, naming
-why (a machine without the cache and without an index cannot install anything).
+The dependencies are the lock's, exactly: `uv sync --frozen --no-dev --no-install-project`
+into the fresh venv (``UV_PROJECT_ENVIRONMENT``), first ``--offline`` (uv's cache, warm after
+`make venv`: well under a second), else from the package index; then the wheel itself with
+``--no-deps``, and `uv pip check` proves its declared requirements are met. When neither the
+cache nor an index can provide them the caller skips, naming why.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -37,10 +39,10 @@ def uv_binary() -> Path | None:
 
 
 def _run(
-    args: list[str | Path], cwd: Path, timeout: float = 180
+    args: list[str | Path], cwd: Path, env: dict[str, str] | None = None, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -59,48 +61,45 @@ def build(uv: Path, out: Path) -> Built:
 
 
 def install(uv: Path, wheel: Path, venv: Path) -> Path:
-    """A fresh venv holding the wheel and the lock's dependencies; returns its bin folder."""
+    """A fresh venv holding the lock's dependencies and the wheel; returns its bin folder."""
     work = venv.parent
-    made = _run([uv, "venv", "--quiet", "--python", sys.executable, venv], cwd=work)
-    if made.returncode != 0:
-        raise AssertionError(f"uv venv failed: {made.stderr}")
-    requirements = work / "requirements.txt"
-    exported = _run(
-        [
-            uv,
-            "export",
-            "--frozen",
-            "--no-dev",
-            "--no-emit-project",
-            "--no-hashes",
-            "--quiet",
-            "--project",
-            REPO,
-            "-o",
-            requirements,
-        ],
-        cwd=work,
-    )
-    if exported.returncode != 0:
-        raise AssertionError(f"uv export failed: {exported.stderr}")
-    base: list[str | Path] = [
+    env = os.environ | {"UV_PROJECT_ENVIRONMENT": str(venv)}
+    env.pop("VIRTUAL_ENV", None)
+    sync: list[str | Path] = [
         uv,
-        "pip",
-        "install",
+        "sync",
+        "--frozen",
+        "--no-dev",
+        "--no-install-project",
         "--quiet",
+        "--project",
+        REPO,
         "--python",
-        venv / "bin" / "python",
-        "-r",
-        requirements,
-        wheel,
+        sys.executable,
     ]
-    offline = _run([*base, "--offline"], cwd=work)
+    offline = _run([*sync, "--offline"], cwd=work, env=env)
     if offline.returncode != 0:
-        online = _run(base, cwd=work)
+        online = _run(sync, cwd=work, env=env)
         if online.returncode != 0:
             raise InstallUnavailableError(
-                f"neither uv's cache nor the index has the locked dependencies: "
-                f"{offline.stderr.strip().splitlines()[-1:]} / "
-                f"{online.stderr.strip().splitlines()[-1:]}"
+                "neither uv's cache nor the index has the locked dependencies: "
+                f"{_last_line(offline)} / {_last_line(online)}"
             )
+    python = venv / "bin" / "python"
+    added = _run(
+        [uv, "pip", "install", "--quiet", "--offline", "--no-deps", "--python", python, wheel],
+        cwd=work,
+    )
+    if added.returncode != 0:
+        raise AssertionError(f"installing the wheel failed: {added.stderr}")
+    checked = _run([uv, "pip", "check", "--python", python], cwd=work)
+    if checked.returncode != 0:
+        raise AssertionError(
+            f"the wheel's requirements are not met:\n{checked.stdout}{checked.stderr}"
+        )
     return venv / "bin"
+
+
+def _last_line(done: subprocess.CompletedProcess[str]) -> str:
+    lines = done.stderr.strip().splitlines()
+    return lines[-1] if lines else f"exit {done.returncode}"
