@@ -9,7 +9,7 @@ runs the readiness checks too, so Prometheus sees what ``/health/ready`` would a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -54,9 +54,7 @@ async def _verdict(checks: Mapping[str, ReadinessCheck]) -> tuple[dict[str, bool
     return outcome, reasons
 
 
-def readiness_gauges(
-    registry: CollectorRegistry, checks: Mapping[str, object]
-) -> tuple[Gauge, Gauge]:
+def readiness_gauges(registry: CollectorRegistry, checks: Iterable[str]) -> tuple[Gauge, Gauge]:
     """``newsdrop_ready`` (1: /health/ready answers 200) and ``newsdrop_ready_check{check}``."""
     ready = Gauge(
         "newsdrop_ready",
