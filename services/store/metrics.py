@@ -16,6 +16,12 @@ class StoreMetrics:
     applied: Counter
     duplicate: Counter
     stale: Counter
+    forced: Counter
+    restored: Counter
+    suppressed: Counter
+    retracted: Counter
+    retract_skipped: Counter
+    tombstones_expired: Counter
     reclaimed: Counter
     failed: Counter
     dead_lettered: Counter
@@ -42,6 +48,18 @@ class StoreMetrics:
                 "duplicate", "Versions with the stored content (never re-announced)."
             ),
             stale=counter("stale", "Versions older than the stored one."),
+            forced=counter("forced", "Forced versions announced whatever the version order."),
+            restored=counter("restored", "Retracted articles announced again."),
+            suppressed=counter(
+                "suppressed", "Versions of retracted articles that left them retracted."
+            ),
+            retracted=counter("retracted", "Articles retracted (tombstones written)."),
+            retract_skipped=counter(
+                "retract_skipped", "Retractions that changed nothing (absent, done, unmet)."
+            ),
+            tombstones_expired=counter(
+                "tombstones_expired", "Tombstones removed from the changelog after retention."
+            ),
             reclaimed=counter("reclaimed", "Pending entries taken over from idle consumers."),
             failed=counter("failed", "Entries that failed processing (left pending)."),
             dead_lettered=counter("dead_lettered", "Entries moved to the rejected stream."),
@@ -79,9 +97,12 @@ class StoreMetrics:
     def count(self, outcome: MessageOutcome, times: int = 1) -> None:
         """Count outcomes as the stats hash does (``COUNTER_OF``: gone counts nowhere)."""
         field = COUNTER_OF.get(outcome)
-        if field is StatsField.APPLIED:
-            self.applied.inc(times)
-        elif field is StatsField.DUPLICATE:
-            self.duplicate.inc(times)
-        elif field is StatsField.STALE:
-            self.stale.inc(times)
+        if field is not None and field.value in _OUTCOME_COUNTERS:
+            counter: Counter = getattr(self, field.value)
+            counter.inc(times)
+
+
+# The stats fields counted by a metric of the same name (newsdrop_store_<name>_total).
+_OUTCOME_COUNTERS = frozenset(
+    field.value for field in StatsField if field.value in StoreMetrics.__dataclass_fields__
+) - {StatsField.REJECTED.value}

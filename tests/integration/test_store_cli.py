@@ -74,6 +74,8 @@ def test_stats(loaded: list[Path], redis_url: str, keys: Keys) -> None:
     counts = orjson.loads(out)
     assert counts | {"ingested_length": 0} == {
         "articles": 5,
+        "retracted": 0,
+        "tombstones": 0,
         "changelog_length": 5,
         "applied": 5,
         "duplicates": 1,
@@ -88,6 +90,7 @@ def test_stats(loaded: list[Path], redis_url: str, keys: Keys) -> None:
     assert code == 0
     assert "articles            5" in text
     assert "duplicates          1" in text
+    assert "retracted           0" in text
 
 
 def test_tail_from_start_then_live(
