@@ -135,3 +135,24 @@ def test_tools_without_redis_say_how_to_get_one(
     result = CliRunner().invoke(app, ["stats"])
     assert result.exit_code == 2
     assert "set REDIS_URL" in result.stderr
+
+
+def test_tail_prints_a_tombstone_distinctly_and_json_as_is(
+    loaded: list[Path], redis_url: str, redis_client: redis.Redis, keys: Keys
+) -> None:
+    code, out, err = run(redis_url, keys, "retract", INFOQ_URL, "--wait", "0", "--reason", "dup")
+    assert (code, out) == (0, f"published retraction of {INFOQ_URL}\n"), err
+    drain(settings_for(keys, redis_url))
+    code, out, _ = run(redis_url, keys, "tail", "--from-start", "--limit", "5")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[-1].startswith(f"RETRACTED  {INFOQ_URL}  ") and lines[-1].endswith("  (dup)")
+    assert sum(INFOQ_URL in line for line in lines) == 1
+    code, out, _ = run(redis_url, keys, "tail", "--from-start", "--json", "--limit", "5")
+    last = orjson.loads(out.splitlines()[-1])
+    [(entry_id, fields)] = [e for e in redis_client.xrange(keys.articles) if "deleted" in e[1]]
+    assert last == {"entry_id": entry_id, **fields}
+    assert set(fields) == {"id", "url", "version", "deleted", "reason"}
+    code, out, _ = run(redis_url, keys, "stats", "--json")
+    counts = orjson.loads(out)
+    assert (counts["articles"], counts["retracted"], counts["tombstones"]) == (4, 1, 1)
