@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from newsdrop.shared.model import Article
 from newsdrop.shared.parse import Parsed, Reason
@@ -291,4 +291,22 @@ def changelog_article_schema() -> dict[str, Any]:
     """JSON Schema of the changelog ``article`` JSON (camelCase, as subscribers see it)."""
     schema = ChangelogArticle.model_json_schema(by_alias=True, mode="serialization")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def changelog_entry_schema() -> dict[str, Any]:
+    """JSON Schema of one changelog entry's stream fields: an article (``forced`` only on a
+    forced version) or a tombstone (``deleted`` = ``1``, no ``article``)."""
+    adapter: TypeAdapter[ChangelogEntry | ForcedChangelogEntry | TombstoneEntry] = TypeAdapter(
+        ChangelogEntry | ForcedChangelogEntry | TombstoneEntry
+    )
+    schema = adapter.json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "ChangelogStreamEntry"
+    schema["description"] = (
+        "One entry of <prefix>:articles, as plain stream fields: an article (its 'article' "
+        "field is a ChangelogArticle JSON document; 'forced' = '1' when published by a forced "
+        "upsert) or a tombstone ('deleted' = '1', no 'article': drop the article with this "
+        "'id' from your view). Tombstones stay NEWSDROP_TOMBSTONE_RETENTION_SECONDS."
+    )
     return schema
