@@ -15,9 +15,12 @@ from faststream.specification import AsyncAPI
 
 from newsdrop.shared.contract import (
     ChangelogEntry,
+    ForcedChangelogEntry,
     IngestedEntry,
     RejectedEntry,
+    RetractionEntry,
     StoreDeadLetter,
+    TombstoneEntry,
 )
 from newsdrop.shared.keys import STORE_GROUP, Keys
 
@@ -30,6 +33,13 @@ def declare_ingest_channels(broker: RedisBroker, keys: Keys) -> None:
         title=f"{keys.ingested}:publish",
         description="Every new or changed valid article file (plain stream fields).",
         include_in_schema=True,
+    )
+    broker.publisher(
+        stream=keys.ingested,
+        schema=RetractionEntry,
+        title=f"{keys.ingested}:publish-retraction",
+        description="A retraction (op=retract): from `newsdrop retract`, and from ingest when "
+        "NEWSDROP_ON_DELETE=retract; a forced upsert is an article entry plus forced=1.",
     )
     broker.publisher(
         stream=keys.rejected,
@@ -58,6 +68,21 @@ def declare_store_channels(broker: RedisBroker, keys: Keys) -> None:
         title=f"{keys.articles}:publish",
         description="Compacted changelog: each current article exactly once, at the position of "
         "its latest change. Read from 0, then block for live changes.",
+    )
+    broker.publisher(
+        stream=keys.articles,
+        schema=ForcedChangelogEntry,
+        title=f"{keys.articles}:publish-forced",
+        description="An article version published by a forced upsert (forced=1): it replaced "
+        "the current version whatever the version order said.",
+    )
+    broker.publisher(
+        stream=keys.articles,
+        schema=TombstoneEntry,
+        title=f"{keys.articles}:publish-tombstone",
+        description="A tombstone (deleted=1, no article): the article was retracted; remove it "
+        "from your view. Kept NEWSDROP_TOMBSTONE_RETENTION_SECONDS (default 1 day), so a "
+        "subscriber away for less learns of every deletion.",
     )
     broker.publisher(
         stream=keys.rejected,

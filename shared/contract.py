@@ -2,11 +2,24 @@
 
 Streams (names in ``shared.keys``) and their entries, all plain stream fields:
 
-* ``<prefix>:ingested`` (ingest -> store): ``IngestedEntry``, built by ``ingested_pairs``.
-* ``<prefix>:articles`` (store -> subscribers, the changelog): ``ChangelogEntry``
-  (``CHANGELOG_FIELDS``, the first fields of an ingested entry, copied by the store's
-  ``apply.lua``); its ``article`` field is the JSON document ``ChangelogArticle``, built by
-  ``article_json``.
+* ``<prefix>:ingested`` (ingest -> store), three kinds of entry, each decided atomically by
+  the store's scripts:
+
+  - an upsert: ``IngestedEntry``, built by ``ingested_pairs``;
+  - a forced upsert: the same fields plus a trailing ``forced`` = ``1`` (``FORCED_FIELD``,
+    ``FLAG``; ``ingested_pairs(..., forced=True)``): applied whatever the version order
+    says (it becomes the current version with its own version string, announced once,
+    unless its content equals the current content: then only the version is reset);
+  - a retraction: ``RetractionEntry`` (``op`` = ``retract``), built by
+    ``retraction_pairs``; with ``if_path``/``if_sha256`` it retracts only if the current
+    live article came from that inbox-relative path and file sha256.
+* ``<prefix>:articles`` (store -> subscribers, the changelog), two kinds of entry:
+
+  - an article: ``ChangelogEntry`` (``CHANGELOG_FIELDS``, the first fields of an ingested
+    entry, copied by the store's ``apply.lua``; a forced one adds ``forced`` = ``1``); its
+    ``article`` field is the JSON document ``ChangelogArticle``, built by ``article_json``;
+  - a tombstone: ``TombstoneEntry`` (``TOMBSTONE_FIELDS``: ``deleted`` = ``1``, no
+    ``article``), written by the store when it retracts an article.
 * ``<prefix>:rejected`` (both services, dead letters): ``RejectedEntry`` and, from the
   store, ``StoreDeadLetter``; both built by ``dead_letter``.
 
@@ -25,7 +38,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from newsdrop.shared.model import Article
 from newsdrop.shared.parse import Parsed, Reason
@@ -66,6 +79,45 @@ class ChangelogEntry(BaseModel):
     article: str = Field(description="JSON document, see ChangelogArticle schema.")
 
 
+class ForcedChangelogEntry(ChangelogEntry):
+    """A changelog article entry published by a forced upsert (``newsdrop republish --force``):
+    the article fields plus ``forced``."""
+
+    forced: str = Field(
+        description="'1': this version was forced (it may be older than the one it replaced)."
+    )
+
+
+class TombstoneEntry(BaseModel):
+    """A tombstone in ``<prefix>:articles``: the article was retracted (no ``article``
+    field). Kept for the tombstone retention (``NEWSDROP_TOMBSTONE_RETENTION_SECONDS``),
+    then removed by the store's housekeeping."""
+
+    id: str = Field(description="Article id: first 32 hex chars of sha256(url).")
+    url: str = Field(description="Canonical URL of the retracted article.")
+    version: str = Field(description="The retracted version (its suffix is the content hash).")
+    deleted: str = Field(description="'1': the article is retracted; drop it from your view.")
+    reason: str = Field(description="Why it was retracted (free text, may be empty).")
+
+
+class RetractionEntry(BaseModel):
+    """A retraction in ``<prefix>:ingested`` (internal: ``newsdrop retract``, ingest -> store)."""
+
+    op: str = Field(description="'retract'.")
+    id: str = Field(description="Article id: first 32 hex chars of sha256(url).")
+    url: str = Field(description="Canonical URL.")
+    reason: str = Field(description="Why (free text, may be empty).")
+    at: str = Field(description="When it was asked, ISO 8601 UTC.")
+    if_path: str | None = Field(
+        default=None,
+        description="Optional: retract only if the live article came from this inbox path.",
+    )
+    if_sha256: str | None = Field(
+        default=None,
+        description="Optional: retract only if the live article's file had this sha256.",
+    )
+
+
 class IngestedEntry(ChangelogEntry):
     """One entry of ``<prefix>:ingested`` (internal: ingest -> store)."""
 
@@ -102,6 +154,15 @@ CHANGELOG_FIELDS: tuple[str, ...] = tuple(ChangelogEntry.model_fields)
 INGESTED_FIELDS: tuple[str, ...] = tuple(IngestedEntry.model_fields)
 DEAD_LETTER_FIELDS: tuple[str, ...] = tuple(RejectedEntry.model_fields)
 STORE_DEAD_LETTER_FIELDS: tuple[str, ...] = tuple(StoreDeadLetter.model_fields)
+TOMBSTONE_FIELDS: tuple[str, ...] = tuple(TombstoneEntry.model_fields)
+# A retraction's fields: the required ones in order, then the optional conditions.
+RETRACTION_FIELDS: tuple[str, ...] = tuple(RetractionEntry.model_fields)
+RETRACTION_CONDITIONS: tuple[str, ...] = ("if_path", "if_sha256")
+FORCED_FIELD = "forced"  # trailing field of a forced upsert and of its changelog entry
+DELETED_FIELD = "deleted"  # the field that makes a changelog entry a tombstone
+OP_FIELD = "op"  # the field that makes an ingested entry a retraction
+OP_RETRACT = "retract"
+FLAG = "1"  # the value of ``forced`` and ``deleted``
 
 # Builders: one per entry kind -----------------------------------------------------------
 
@@ -144,10 +205,10 @@ def _interleave(names: tuple[str, ...], values: tuple[str | bytes, ...]) -> tupl
 
 
 def ingested_pairs(
-    parsed: Parsed, source: Source, ingested_at: datetime | None = None
+    parsed: Parsed, source: Source, ingested_at: datetime | None = None, *, forced: bool = False
 ) -> tuple[str | bytes, ...]:
     """Stream fields of one ``ingested`` entry (``INGESTED_FIELDS``), as alternating names
-    and values."""
+    and values; ``forced``: a forced upsert (``FORCED_FIELD`` = ``FLAG`` appended)."""
     moment = ingested_at or datetime.now(UTC)
     values: tuple[str | bytes, ...] = (
         parsed.id,
@@ -161,7 +222,27 @@ def ingested_pairs(
         source.sha256,
         utc_iso(moment),
     )
-    return _interleave(INGESTED_FIELDS, values)
+    pairs = _interleave(INGESTED_FIELDS, values)
+    return (*pairs, FORCED_FIELD, FLAG) if forced else pairs
+
+
+def retraction_pairs(
+    *,
+    article_id: str,
+    url: str,
+    reason: str,
+    at: datetime,
+    if_path: str | None = None,
+    if_sha256: str | None = None,
+) -> tuple[str | bytes, ...]:
+    """Stream fields of one retraction in ``ingested`` (``RETRACTION_FIELDS``; a condition
+    left ``None`` is left out), as alternating names and values."""
+    pairs: list[str | bytes] = [OP_FIELD, OP_RETRACT, "id", article_id, "url", url]
+    pairs += ["reason", reason, "at", utc_iso(at)]
+    for name, value in zip(RETRACTION_CONDITIONS, (if_path, if_sha256), strict=True):
+        if value is not None:
+            pairs += [name, value]
+    return tuple(pairs)
 
 
 def ingested_fields(
@@ -210,4 +291,22 @@ def changelog_article_schema() -> dict[str, Any]:
     """JSON Schema of the changelog ``article`` JSON (camelCase, as subscribers see it)."""
     schema = ChangelogArticle.model_json_schema(by_alias=True, mode="serialization")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def changelog_entry_schema() -> dict[str, Any]:
+    """JSON Schema of one changelog entry's stream fields: an article (``forced`` only on a
+    forced version) or a tombstone (``deleted`` = ``1``, no ``article``)."""
+    adapter: TypeAdapter[ChangelogEntry | ForcedChangelogEntry | TombstoneEntry] = TypeAdapter(
+        ChangelogEntry | ForcedChangelogEntry | TombstoneEntry
+    )
+    schema = adapter.json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "ChangelogStreamEntry"
+    schema["description"] = (
+        "One entry of <prefix>:articles, as plain stream fields: an article (its 'article' "
+        "field is a ChangelogArticle JSON document; 'forced' = '1' when published by a forced "
+        "upsert) or a tombstone ('deleted' = '1', no 'article': drop the article with this "
+        "'id' from your view). Tombstones stay NEWSDROP_TOMBSTONE_RETENTION_SECONDS."
+    )
     return schema

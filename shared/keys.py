@@ -80,8 +80,17 @@ class Keys:
         ``version`` is the greatest version seen for the article (its suffix after offset 40
         is the stored content hash) and ``entry_id`` its live entry in ``articles``. One hash
         for all articles instead of one per article: ~220 instead of ~410 bytes each.
+        A retracted article's value is ``"<version> <tombstone entry_id> retracted"`` (the
+        retracted version; ``newsdrop.store.script_contract.RETRACTED_MARK``), kept after
+        the tombstone expired: the compact record of the retraction.
         """
         return f"{self.base}:latest"
+
+    @property
+    def tombstones(self) -> str:
+        """Sorted set, the store's live tombstones: article id -> its tombstone's entry time
+        (ms); housekeeping removes the tombstones older than the retention from ``articles``."""
+        return f"{self.base}:tombstones"
 
 
 def partition_keys(prefix: str, partitions: int) -> list[Keys]:

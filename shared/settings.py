@@ -152,6 +152,12 @@ class Settings(BaseSettings):
     trim_seconds: float = Field(
         default=5.0, ge=0, description="Trim acknowledged input entries this often; 0 = off."
     )
+    tombstone_retention_seconds: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="Keep a retraction's tombstone in the changelog this long (housekeeping, "
+        "every trim_seconds, removes older ones).",
+    )
 
     @field_validator("volatile_fields", mode="before")
     @classmethod

@@ -18,6 +18,11 @@ class Decision(StrEnum):
     REFRESH = "refreshed"  # same content, greater version: raise the stored version only
     DUPLICATE = "duplicate"  # same content, not newer: nothing changes
     STALE = "stale"  # other content, older: nothing changes
+    FORCED = "forced"  # a forced upsert of other content: announced whatever the order says
+    RESTORED = "restored"  # a retracted article announced again (newer other content, forced)
+    SUPPRESSED = "suppressed"  # an upsert of a retracted article that does not restore it
+    RETRACTED = "retracted"  # a live article retracted: its entry replaced by a tombstone
+    RETRACT_SKIPPED = "retract_skipped"  # absent, already retracted, or a condition unmet
 
 
 def version_string(timestamp: datetime | None, mtime_ns: int, content_hash: str) -> str:
@@ -32,6 +37,9 @@ def decide(
     incoming_hash: str,
     stored_version: str | None,
     stored_hash: str | None,
+    *,
+    retracted: bool = False,
+    forced: bool = False,
 ) -> Decision:
     """What the store does with an incoming version given what it holds.
 
@@ -39,9 +47,33 @@ def decide(
     version arriving late never overwrites a newer one. Content equal to the stored content
     is never announced again: a greater version of it only raises the stored version
     (``REFRESH``), a lesser or equal one is a ``DUPLICATE``.
+
+    ``retracted``: the stored version was retracted (its tombstone or compact record is in
+    the index). Only a strictly greater version of other content restores it (announced as
+    a normal entry); the retracted content again, whatever its version (a re-drop of the same
+    file), or an older or equal version stays retracted (``SUPPRESSED``).
+
+    ``forced``: the order is ignored. Other content than the live one is announced
+    (``FORCED``), the live content again only resets the stored version (``REFRESH``), and a
+    retracted article is restored whatever the content.
     """
     if stored_version is None:
-        return Decision.APPLY
+        return Decision.FORCED if forced else Decision.APPLY
+    if retracted:
+        if forced or (incoming_version > stored_version and incoming_hash != stored_hash):
+            return Decision.RESTORED
+        return Decision.SUPPRESSED
+    if forced:
+        return Decision.REFRESH if incoming_hash == stored_hash else Decision.FORCED
     if incoming_version > stored_version:
         return Decision.REFRESH if incoming_hash == stored_hash else Decision.APPLY
     return Decision.DUPLICATE if incoming_hash == stored_hash else Decision.STALE
+
+
+def decide_retraction(stored: bool, retracted: bool, conditions_met: bool) -> Decision:
+    """What the store does with a retraction: retract a live article whose conditions
+    (``if_path``/``if_sha256``, met when absent) hold; else nothing (an absent or already
+    retracted article: idempotent, never a second tombstone)."""
+    if stored and not retracted and conditions_met:
+        return Decision.RETRACTED
+    return Decision.RETRACT_SKIPPED

@@ -4,8 +4,9 @@
     (or: faststream run docs.examples.faststream_subscriber:app)
 
 Changelog entries are plain stream fields (no FastStream envelope), so FastStream hands the
-handler the field dict, which validates into the model below. One subscriber per partition's
-stream (one stream unless NEWSDROP_PARTITIONS > 1), each with its own cursor.
+handler the field dict, which validates into the model below. A tombstone (deleted=1, no
+article) removes the article from the local view. One subscriber per partition's stream
+(one stream unless NEWSDROP_PARTITIONS > 1), each with its own cursor.
 """
 
 from __future__ import annotations
@@ -53,24 +54,35 @@ def changelog_streams(prefix: str, partitions: int) -> list[str]:
 
 
 class ChangelogEntry(BaseModel):
+    """An article, or a tombstone (deleted="1": no content_hash, no article)."""
+
     id: str
     url: str
     version: str
-    content_hash: str
-    article: str  # JSON of the article
+    content_hash: str = ""
+    article: str = ""  # JSON of the article
+    forced: str = ""  # "1": a forced version, possibly older than the one it replaces
+    deleted: str = ""  # "1": a tombstone, the article was retracted
+    reason: str = ""  # a tombstone's reason
 
 
 broker = RedisBroker(URL)
 app = FastStream(broker)
-seen: dict[str, str] = {}  # article id -> greatest version handled
+seen: dict[str, str] = {}  # article id -> last version handled
+view: dict[str, dict] = {}  # article id -> article: the subscriber's local copy
 
 
 async def on_change(entry: ChangelogEntry) -> None:
-    if entry.version <= seen.get(entry.id, ""):
+    if entry.deleted == "1":
+        seen[entry.id] = entry.version  # older repeats of the retracted article stay ignored
+        if view.pop(entry.id, None) is not None:
+            print(entry.id, entry.version, entry.url, "RETRACTED", flush=True)
+        return
+    if entry.forced != "1" and entry.version <= seen.get(entry.id, ""):
         return  # already handled: after a failover an entry can be announced again
     seen[entry.id] = entry.version
-    article = json.loads(entry.article)
-    print(entry.id, entry.version, entry.url, article["title"], flush=True)
+    view[entry.id] = json.loads(entry.article)
+    print(entry.id, entry.version, entry.url, view[entry.id]["title"], flush=True)
 
 
 @app.on_startup

@@ -2,9 +2,12 @@
 
     REDIS_URL=redis://localhost:6379/0 python docs/examples/redis_py_subscriber.py
 
-Prints one line per article change. One cursor per partition's stream (one stream unless
+Keeps a local view (article id -> article) and prints one line per change: "<id> <version>
+<url> <title>", or "<id> <version> <url> RETRACTED" for a tombstone (deleted=1, no article:
+the article is removed from the view). One cursor per partition's stream (one stream unless
 NEWSDROP_PARTITIONS > 1); keep the cursors somewhere durable to resume after a restart.
-Starting again from "0" is also fine: each stream holds each of its current articles once.
+Starting again from "0" is also fine: each stream holds each of its current articles once,
+and every tombstone younger than NEWSDROP_TOMBSTONE_RETENTION_SECONDS (default 1 day).
 """
 
 from __future__ import annotations
@@ -46,6 +49,22 @@ def changelog_streams(prefix: str, partitions: int) -> list[str]:
     return [f"{prefix}:{{{tags[p]}}}:articles" for p in range(partitions)]
 
 
+def handle(fields: dict[str, str], view: dict[str, dict], seen: dict[str, str]) -> None:
+    """One changelog entry: a tombstone removes the article, an article replaces it."""
+    article_id, version = fields["id"], fields["version"]
+    if fields.get("deleted") == "1":
+        seen[article_id] = version  # older repeats of the retracted article stay ignored
+        if view.pop(article_id, None) is not None:
+            print(article_id, version, fields["url"], "RETRACTED", flush=True)
+        return
+    # A forced version (forced=1) may be older than the one it replaces: take it anyway.
+    if fields.get("forced") != "1" and version <= seen.get(article_id, ""):
+        return  # already handled (a failover can announce an entry again)
+    seen[article_id] = version
+    view[article_id] = json.loads(fields["article"])
+    print(article_id, version, fields["url"], view[article_id]["title"], flush=True)
+
+
 def main() -> None:
     # socket_timeout above BLOCK below, or an idle read fails with a timeout
     client = redis.Redis.from_url(
@@ -57,7 +76,8 @@ def main() -> None:
     recorded = client.get(f"{PREFIX}:partitions") or os.environ.get("NEWSDROP_PARTITIONS")
     streams = changelog_streams(PREFIX, int(recorded or 1))
     cursors = dict.fromkeys(streams, "0")  # "0": every current article first; "$": live only
-    seen: dict[str, str] = {}  # article id -> greatest version handled
+    seen: dict[str, str] = {}  # article id -> last version handled
+    view: dict[str, dict] = {}  # article id -> article: the subscriber's local copy
     idle = False
     while True:
         progressed = False
@@ -68,12 +88,8 @@ def main() -> None:
                 for entry_id, fields in entries:
                     cursors[stream] = entry_id
                     progressed = True
-                    if not fields or fields["version"] <= seen.get(fields["id"], ""):
-                        continue  # compacted away, or already handled (a failover repeat)
-                    seen[fields["id"]] = fields["version"]
-                    article = json.loads(fields["article"])
-                    line = [fields["id"], fields["version"], fields["url"], article["title"]]
-                    print(*line, flush=True)
+                    if fields:  # None: compacted away since the read began
+                        handle(fields, view, seen)
         idle = not progressed
 
 

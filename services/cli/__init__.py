@@ -8,6 +8,7 @@ the benchmark. Heavy imports stay inside the commands: `newsdrop up` starts fast
     ingest  newsdrop.cli.ingest  the ingest service (newsdrop.ingest.app)
     store   newsdrop.cli.store   the store service (newsdrop.store.app)
     tail, get, stats, streams    newsdrop.cli.tools: read the store's keys
+    retract newsdrop.cli.retract take articles down (newsdrop.store.retract)
     up      newsdrop.cli.up      Redis + both services, supervised (newsdrop.supervisor)
     bench   newsdrop.cli.bench   the benchmark (newsdrop.bench; the `bench` extra)
 """
@@ -19,6 +20,7 @@ import typer
 from newsdrop.cli.bench import bench
 from newsdrop.cli.check import check
 from newsdrop.cli.ingest import ingest
+from newsdrop.cli.retract import retract
 from newsdrop.cli.store import store
 from newsdrop.cli.tools import get, stats, streams, tail
 from newsdrop.cli.up import up
@@ -36,7 +38,7 @@ def _root() -> None:
     """newsdrop: ingest article files, dedupe them, publish a compacted changelog."""
 
 
-for command in (check, ingest, store, tail, get, stats, streams, up, bench):
+for command in (check, ingest, store, tail, get, retract, stats, streams, up, bench):
     app.command()(command)
 
 

@@ -50,7 +50,7 @@ def assemble_consumer(
     redelivery = Redelivery(redis, scripts, metrics, log, reading, config.redelivery)
     argv = ArgvPath(redis, scripts, redelivery, metrics, log, reading)
     hot = HotPath(redis, scripts, argv, metrics, log, reading)
-    upkeep = Housekeeping(redis, metrics, log, reading)
+    upkeep = Housekeeping(redis, scripts, metrics, log, reading, config.schedule)
     return StoreConsumer(
         redis,
         reading,

@@ -38,10 +38,12 @@ class RedeliveryConfig:
 
 @dataclass(frozen=True, slots=True)
 class ScheduleConfig:
-    """How often the loop reclaims and does housekeeping (seconds; trim 0 = never)."""
+    """How often the loop reclaims and does housekeeping (seconds; trim 0 = never), and how
+    long housekeeping keeps tombstones."""
 
     reclaim_every: float
     housekeeping_every: float
+    tombstone_retention_ms: int = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,7 @@ class StoreConfig:
             schedule=ScheduleConfig(
                 reclaim_every=min(settings.claim_idle_seconds / 2, MAX_RECLAIM_EVERY),
                 housekeeping_every=settings.trim_seconds,
+                tombstone_retention_ms=max(1, int(settings.tombstone_retention_seconds * 1000)),
             ),
             graceful_timeout=settings.graceful_timeout,
         )

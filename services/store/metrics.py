@@ -7,17 +7,24 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from newsdrop.shared.redis_metrics import RedisErrorCounters
-from newsdrop.store.script_contract import COUNTER_OF, MessageOutcome
+from newsdrop.store.script_contract import COUNTER_OF, MessageOutcome, StatsField
 
-# The outcome label's values: the stats hash's fields an outcome counts in.
-VERSION_OUTCOMES = tuple(dict.fromkeys(COUNTER_OF.values()))
+# The outcome label's values: the stats hash's fields a version's outcome counts in (the
+# retraction outcomes have counters of their own: newsdrop_store_<field>_total).
+_RETRACTION_FIELDS = (StatsField.RETRACTED, StatsField.RETRACT_SKIPPED)
+VERSION_OUTCOMES = tuple(
+    f for f in dict.fromkeys(COUNTER_OF.values()) if f not in _RETRACTION_FIELDS
+)
 
 
 @dataclass(frozen=True, slots=True)
 class StoreMetrics:
     registry: CollectorRegistry
     consumed: Counter
-    versions: Counter  # by outcome: applied, duplicate, stale (the stats hash's fields)
+    versions: Counter  # by outcome: the stats fields of VERSION_OUTCOMES
+    retracted: Counter
+    retract_skipped: Counter
+    tombstones_expired: Counter
     reclaimed: Counter
     failed: Counter
     dead_lettered: Counter
@@ -39,7 +46,8 @@ class StoreMetrics:
         versions = Counter(
             "newsdrop_store_versions",
             "Versions decided, by outcome: applied (stored and announced in the changelog), "
-            "duplicate (the stored content: never re-announced), stale (older than the stored).",
+            "duplicate (the stored content: never re-announced), stale (older than the stored), "
+            "forced, restored (a retracted article back), suppressed (left retracted).",
             ["outcome"],
             registry=registry,
         )
@@ -49,6 +57,13 @@ class StoreMetrics:
             registry=registry,
             consumed=counter("messages_consumed", "Input entries received (read or reclaimed)."),
             versions=versions,
+            retracted=counter("retracted", "Articles retracted (tombstones written)."),
+            retract_skipped=counter(
+                "retract_skipped", "Retractions that changed nothing (absent, done, unmet)."
+            ),
+            tombstones_expired=counter(
+                "tombstones_expired", "Tombstones removed from the changelog after retention."
+            ),
             reclaimed=counter("reclaimed", "Pending entries taken over from idle consumers."),
             failed=counter("failed", "Entries that failed processing (left pending)."),
             dead_lettered=counter("dead_lettered", "Entries moved to the rejected stream."),
@@ -82,5 +97,10 @@ class StoreMetrics:
     def count(self, outcome: MessageOutcome, times: int = 1) -> None:
         """Count outcomes as the stats hash does (``COUNTER_OF``: gone counts nowhere)."""
         field = COUNTER_OF.get(outcome)
-        if field is not None:
+        if field is None:
+            return
+        if field in VERSION_OUTCOMES:
             self.versions.labels(outcome=field.value).inc(times)
+        else:
+            counter: Counter = getattr(self, field.value)
+            counter.inc(times)

@@ -12,11 +12,12 @@ from typing import Any
 import orjson
 import redis
 
+from newsdrop.shared.contract import DELETED_FIELD, FLAG, FORCED_FIELD
 from newsdrop.shared.keys import STORE_GROUP, Keys
 from newsdrop.shared.partitions import partition_of_article
 from newsdrop.shared.redis_topology import SyncClient
 from newsdrop.shared.urls import id_for_url
-from newsdrop.store.script_contract import StatsField
+from newsdrop.store.script_contract import RETRACTED_MARK, StatsField
 from newsdrop.store.validation import ARTICLE_ID
 
 GET_ATTEMPTS = 5
@@ -30,6 +31,11 @@ class Change:
     fields: dict[str, str]
 
     @property
+    def is_tombstone(self) -> bool:
+        """A retraction: the article is gone (``deleted`` = ``1``, no ``article``)."""
+        return self.fields.get(DELETED_FIELD) == FLAG
+
+    @property
     def title(self) -> str:
         try:
             title = orjson.loads(self.fields.get("article", "{}")).get("title")
@@ -38,11 +44,19 @@ class Change:
         return str(title) if title else "(untitled)"
 
     def line(self) -> str:
-        return f"{self.title}  {self.fields.get('url', '')}  {self.fields.get('version', '')}"
+        url, version = self.fields.get("url", ""), self.fields.get("version", "")
+        if self.is_tombstone:
+            reason = self.fields.get("reason", "")
+            return f"RETRACTED  {url}  {version}" + (f"  ({reason})" if reason else "")
+        forced = "  (forced)" if self.fields.get(FORCED_FIELD) == FLAG else ""
+        return f"{self.title}  {url}  {version}{forced}"
 
     def document(self) -> dict[str, Any]:
-        """The entry with ``article`` decoded: what ``--json`` prints."""
+        """The entry with ``article`` decoded (a tombstone has none: as is): what ``--json``
+        prints."""
         fields: dict[str, Any] = dict(self.fields)
+        if self.is_tombstone:
+            return {"entry_id": self.entry_id, **fields}
         with contextlib.suppress(orjson.JSONDecodeError):
             fields["article"] = orjson.loads(self.fields.get("article", "null"))
         return {"entry_id": self.entry_id, **fields}
@@ -56,13 +70,44 @@ def resolve_article_id(text: str) -> str:
     return id_for_url(candidate)
 
 
+@dataclass(frozen=True, slots=True)
+class Indexed:
+    """An index value (``Keys.latest``): ``"<version> <entry_id>"`` of a live article, or
+    ``"<version> <tombstone entry_id> retracted"`` of a retracted one (apply.lua's
+    ``indexed``)."""
+
+    version: str
+    entry_id: str
+    retracted: bool
+
+    @classmethod
+    def parse(cls, value: str) -> Indexed:
+        version, entry_id, *mark = value.split(" ")
+        if mark not in ([], [RETRACTED_MARK]):
+            raise ValueError(f"not an index value: {value!r}")
+        return cls(version, entry_id, bool(mark))
+
+
+def indexed_state(
+    client: SyncClient, partitions: Sequence[Keys], article_id: str
+) -> Indexed | None:
+    """The index value of an article in its partition, or None when never seen."""
+    keys = partitions[partition_of_article(article_id, len(partitions))]
+    value = client.hget(keys.latest, article_id)
+    return None if value is None else Indexed.parse(str(value))
+
+
 def latest(client: SyncClient, keys: Keys, article_id: str) -> Change | None:
-    """The article's current changelog entry (the one copy of its JSON), or None."""
+    """The article's current changelog entry (the one copy of its JSON), or None (unknown or
+    retracted)."""
     for _ in range(GET_ATTEMPTS):
-        indexed = client.hget(keys.latest, article_id)  # "<version> <entry_id>"
-        if indexed is None:
+        value = client.hget(keys.latest, article_id)
+        if value is None:
             return None
-        entry_id = str(indexed).rpartition(" ")[2]
+        state = Indexed.parse(str(value))
+        if state.retracted:
+            return None
+        entry_id = state.entry_id
         found: list[tuple[str, dict[str, str]]] = client.xrange(  # type: ignore[assignment]
             keys.articles, entry_id, entry_id
         )
@@ -97,8 +142,11 @@ def partition_stats(client: SyncClient, keys: Keys) -> Counts:
     def counter(name: StatsField) -> int:
         return int(counters.get(name.value, 0))
 
+    retracted = counter(StatsField.RETRACTED) - counter(StatsField.RESTORED)
     return {
-        "articles": counter(StatsField.ARTICLES),
+        "articles": counter(StatsField.ARTICLES) - retracted,
+        "retracted": retracted,
+        "tombstones": int(client.zcard(keys.tombstones)),
         "changelog_length": int(client.xlen(keys.articles)),
         "applied": counter(StatsField.APPLIED),
         "duplicates": counter(StatsField.DUPLICATE),

@@ -18,6 +18,7 @@ from newsdrop.store.script_contract import (
     CONSUME,
     CONSUMED_OUTCOMES,
     DEADLETTER,
+    EXPIRE,
     UPSERT,
     MessageOutcome,
     ScriptSpec,
@@ -76,9 +77,11 @@ class Scripts:
         self._upsert: AsyncScript = redis.register_script(script_source(UPSERT))
         self._consume: AsyncScript = redis.register_script(script_source(CONSUME))
         self._deadletter: AsyncScript = redis.register_script(script_source(DEADLETTER))
+        self._expire: AsyncScript = redis.register_script(script_source(EXPIRE))
         self._upsert_keys = key_names(keys, UPSERT)
         self._consume_keys = key_names(keys, CONSUME)
         self._deadletter_keys = key_names(keys, DEADLETTER)
+        self._expire_keys = key_names(keys, EXPIRE)
 
     async def consume(self, consumer: str, count: int) -> Consumed:
         """Read up to ``count`` new entries for ``consumer`` and apply them, in one call.
@@ -116,3 +119,8 @@ class Scripts:
         for name, value in fields.items():
             args += [name, value]
         return bool(await self._deadletter(keys=self._deadletter_keys, args=args))
+
+    async def expire_tombstones(self, cutoff_ms: int, limit: int) -> int:
+        """Remove up to ``limit`` tombstones written before ``cutoff_ms`` (Unix ms) from the
+        changelog; returns how many (the index keeps its record of each retraction)."""
+        return int(await self._expire(keys=self._expire_keys, args=[cutoff_ms, limit]))

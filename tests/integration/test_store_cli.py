@@ -74,6 +74,8 @@ def test_stats(loaded: list[Path], redis_url: str, keys: Keys) -> None:
     counts = orjson.loads(out)
     assert counts | {"ingested_length": 0} == {
         "articles": 5,
+        "retracted": 0,
+        "tombstones": 0,
         "changelog_length": 5,
         "applied": 5,
         "duplicates": 1,
@@ -88,6 +90,7 @@ def test_stats(loaded: list[Path], redis_url: str, keys: Keys) -> None:
     assert code == 0
     assert "articles            5" in text
     assert "duplicates          1" in text
+    assert "retracted           0" in text
 
 
 def test_tail_from_start_then_live(
@@ -132,3 +135,43 @@ def test_tools_without_redis_say_how_to_get_one(
     result = CliRunner().invoke(app, ["stats"])
     assert result.exit_code == 2
     assert "set REDIS_URL" in result.stderr
+
+
+def test_tail_prints_a_tombstone_distinctly_and_json_as_is(
+    loaded: list[Path], redis_url: str, redis_client: redis.Redis, keys: Keys
+) -> None:
+    code, out, err = run(redis_url, keys, "retract", INFOQ_URL, "--wait", "0", "--reason", "dup")
+    assert (code, out) == (0, f"published retraction of {INFOQ_URL}\n"), err
+    drain(settings_for(keys, redis_url))
+    code, out, _ = run(redis_url, keys, "tail", "--from-start", "--limit", "5")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[-1].startswith(f"RETRACTED  {INFOQ_URL}  ") and lines[-1].endswith("  (dup)")
+    assert sum(INFOQ_URL in line for line in lines) == 1
+    code, out, _ = run(redis_url, keys, "tail", "--from-start", "--json", "--limit", "5")
+    last = orjson.loads(out.splitlines()[-1])
+    [(entry_id, fields)] = [e for e in redis_client.xrange(keys.articles) if "deleted" in e[1]]
+    assert last == {"entry_id": entry_id, **fields}
+    assert set(fields) == {"id", "url", "version", "deleted", "reason"}
+    code, out, _ = run(redis_url, keys, "stats", "--json")
+    counts = orjson.loads(out)
+    assert (counts["articles"], counts["retracted"], counts["tombstones"]) == (4, 1, 1)
+
+
+def test_retract_from_a_file_and_stdin(
+    loaded: list[Path], redis_url: str, redis_client: redis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    urls = [str(f["url"]) for f in (file_fields(p) for p in loaded[1:3])]
+    listing = tmp_path / "urls.txt"
+    listing.write_text(f"# taken down\n{urls[0]}\n\nnot a url\n")
+    args = ["retract", "--from-file", str(listing), "--wait", "0", "--redis-url", redis_url]
+    result = CliRunner().invoke(app, [*args, "--prefix", keys.prefix], catch_exceptions=False)
+    assert result.exit_code == 2 and "not a url" in result.stderr  # the good one still goes
+    assert result.stdout == f"published retraction of {urls[0]}\n"
+    args = ["retract", "--from-file", "-", "--wait", "0", "--redis-url", redis_url]
+    result = CliRunner().invoke(
+        app, [*args, "--prefix", keys.prefix], input=f"{urls[1]}\n", catch_exceptions=False
+    )
+    assert (result.exit_code, result.stdout) == (0, f"published retraction of {urls[1]}\n")
+    drain(settings_for(keys, redis_url))
+    assert redis_client.zcard(keys.tombstones) == 2

@@ -27,6 +27,9 @@ from tests.unit.test_version import VERSION_CASES
 
 Case = tuple[str, str, str | None, str | None]  # incoming version, hash, stored version, hash
 T = TypeVar("T")
+# What an upsert can meet without retractions or forcing (tests/integration/
+# test_store_lifecycle_lua.py covers the others).
+PLAIN_DECISIONS = (Decision.APPLY, Decision.REFRESH, Decision.DUPLICATE, Decision.STALE)
 SEEDED_ENTRY = "0-1"  # the changelog entry a seeded index value names (XDEL of it is a no-op)
 
 
@@ -152,7 +155,7 @@ def test_scripts_agree_with_decide_on_random_cases(
 ) -> None:
     cases = _random_cases(400)
     expected = [decide(*case).value for case in cases]
-    assert set(expected) == {d.value for d in Decision}
+    assert set(expected) == {d.value for d in PLAIN_DECISIONS}
     run = _run_cases if path == "upsert" else _consume_cases
     assert run(redis_url, redis_client, keys, cases) == expected
     index = {k: v.split(" ")[0] for k, v in redis_client.hgetall(keys.latest).items()}
@@ -379,6 +382,53 @@ HAND_CASES: list[dict[str, bytes]] = [
     _variant(url=b"https://example.com/\xc3\xa9\xbf"),
 ]
 
+RETRACT_GOOD: dict[str, bytes] = {
+    "op": b"retract",
+    "id": GOOD["id"],
+    "url": b"https://example.com/a",
+    "reason": b"legal request",
+    "at": b"2026-01-01T00:00:00.000Z",
+}
+
+
+def _retraction(**changes: bytes | None) -> dict[str, bytes]:
+    fields = dict(RETRACT_GOOD)
+    for name, value in changes.items():
+        if value is None:
+            del fields[name]
+        else:
+            fields[name] = value
+    return fields
+
+
+LIFECYCLE_CASES: list[dict[str, bytes]] = [
+    RETRACT_GOOD,
+    _retraction(if_path=b"news/a.md", if_sha256=b"0f" * 32),
+    _retraction(reason=b""),
+    _retraction(reason=b"caf\xc3\xa9"),
+    _retraction(if_path=b"caf\xc3\xa9.md"),
+    *(_retraction(**{name: None}) for name in ("op", "id", "url", "reason", "at")),
+    _retraction(op=b"delete"),
+    _retraction(op=b"RETRACT"),
+    _retraction(op=b""),
+    _retraction(reason=b"\xff"),
+    _retraction(at=b"\xc3"),
+    _retraction(if_path=b""),
+    _retraction(if_path=b"a\xff.md"),
+    _retraction(if_sha256=b"0f" * 31),
+    _retraction(if_sha256=b"0F" * 32),
+    _retraction(if_sha256=b"0f" * 32 + b"0"),
+    _retraction(id=b"0123456789ABCDEF0123456789abcdef"),
+    _retraction(url=b"ftp://example.com/a"),
+    _retraction(url=b"https://example.com/\xff"),
+    {**GOOD, "forced": b"1"},
+    {**GOOD, "forced": b"0"},
+    {**GOOD, "forced": b""},
+    {**GOOD, "forced": b"1 "},
+    {**GOOD, "op": b"retract", "reason": b"r", "at": b"now"},  # a retraction: op decides
+    {**GOOD, "op": b"upsert"},
+]
+
 _ALPHABET = [
     *b"0123456789abcdefABCDEF.:/ hpst-_x\n",
     0x00,
@@ -459,6 +509,28 @@ def test_consume_validation_agrees_with_to_upsert_on_hand_cases(
     verdicts = _assert_validation_agrees(redis_url, redis_client, keys, HAND_CASES)
     assert verdicts[0] is True and verdicts.count(True) >= 12, verdicts
     assert verdicts.count(False) >= 45, verdicts
+
+
+def test_consume_validation_agrees_with_to_upsert_on_lifecycle_entries(
+    redis_url: str, redis_client: redis.Redis, keys: Keys
+) -> None:
+    """Retractions and forced upserts: the same verdict in both, hand cases and mutations."""
+    rng = random.Random(9)
+    mutated = []
+    for _ in range(600):
+        fields = dict(rng.choice([RETRACT_GOOD, LIFECYCLE_CASES[1], {**GOOD, "forced": b"1"}]))
+        name = rng.choice(sorted(fields))
+        value = bytearray(fields[name])
+        at = rng.randrange(len(value) + 1)
+        if rng.random() < 0.5 and at < len(value):
+            value[at] = rng.choice(_ALPHABET)
+        else:
+            value.insert(at, rng.choice(_ALPHABET))
+        fields[name] = bytes(value)
+        mutated.append(fields)
+    verdicts = _assert_validation_agrees(redis_url, redis_client, keys, LIFECYCLE_CASES + mutated)
+    assert verdicts[:5] == [True] * 5 and verdicts.count(False) >= 18, verdicts[:40]
+    assert 50 < verdicts[len(LIFECYCLE_CASES) :].count(True) < 550
 
 
 def test_consume_validation_agrees_with_to_upsert_on_mutations(

@@ -11,12 +11,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 import redis
 
+from newsdrop.shared.contract import retraction_pairs
 from newsdrop.shared.keys import Keys, partition_keys
 from newsdrop.shared.partitions import partition_of_article
 from newsdrop.shared.redis_client import SOCKET_TIMEOUT
@@ -193,3 +195,54 @@ def test_readers_stay_alive_when_idle(
     store(redis_client, redis_url, keys, partitions, [revised(files[0], 1)])
     wait_for(lambda: all(count() == len(files) + 1 for count in everyone), what="the change")
     assert tail_lines()[-1].endswith(f"  {revised(files[0], 1)['version']!s}")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_example_drops_a_retracted_article_and_takes_a_forced_older_version(
+    name: str,
+    corpus: Path,
+    redis_url: str,
+    redis_client: redis.Redis,
+    keys: Keys,
+    tmp_path: Path,
+    readers: list[Reader],
+) -> None:
+    """From 0: a retracted article is never printed as live (its tombstone is skipped: it
+    was never in the view); live: a tombstone prints RETRACTED once, a forced older
+    version is printed although its version is lower."""
+    files = sorted((corpus / "news").glob("*.md"))[:4]
+    store(redis_client, redis_url, keys, 1, [file_fields(f, mtime_ns=5_000) for f in files])
+    gone, later, forced = (str(file_fields(f)["id"]) for f in files[:3])
+    store(redis_client, redis_url, keys, 1, [retraction(redis_client, keys, gone)])
+    env = dict(os.environ, REDIS_URL=redis_url, NEWSDROP_PREFIX=keys.prefix)
+    reader = Reader([sys.executable, str(EXAMPLES / name)], env, tmp_path / "out.txt")
+    readers.append(reader)
+    wait_for(lambda: len(reader.lines()) >= 3, what="the live articles")
+    time.sleep(0.3)
+    assert {row[0] for row in reader.lines()} == {str(file_fields(f)["id"]) for f in files[1:]}
+
+    older = entry_fields(revised_text(files[2], 7).encode(), files[2].name, 1)
+    store(
+        redis_client,
+        redis_url,
+        keys,
+        1,
+        [retraction(redis_client, keys, later), {**older, "forced": "1"}],
+    )
+    wait_for(lambda: len(reader.lines()) >= 5, what="the tombstone and the forced version")
+    time.sleep(0.3)
+    tomb, forced_row = reader.lines()[3:]
+    assert (tomb[0], tomb[3]) == (later, "RETRACTED")
+    assert forced_row[0] == forced and forced_row[1] == older["version"]
+    assert forced_row[1] < next(r[1] for r in reader.lines()[:3] if r[0] == forced)
+    assert len(reader.lines()) == 5
+
+
+def revised_text(file: Path, revision: int) -> str:
+    return file.read_text().replace("\ncategory: news\n", f"\ncategory: news\nrev: {revision}\n")
+
+
+def retraction(client: redis.Redis, keys: Keys, article_id: str) -> dict[str, str | bytes]:
+    url = next(f["url"] for _, f in client.xrange(keys.articles) if f["id"] == article_id)
+    pairs = retraction_pairs(article_id=article_id, url=url, reason="t", at=datetime.now(UTC))
+    return {str(k): v for k, v in zip(pairs[::2], pairs[1::2], strict=True)}

@@ -64,6 +64,7 @@ class World:
     factory: ArticleFactory
     drops: list[Drop] = field(default_factory=list)
     rejections: list[tuple[str, tuple[str, ...], bool]] = field(default_factory=list)
+    expected_retractions: set[str] = field(default_factory=set)  # article ids retracted
 
     def drop(self, rel: str, data: bytes, **options: Any) -> Drop:
         drop = self.inbox.drop(rel, data, **options)
@@ -74,6 +75,8 @@ class World:
         expected = Expected.from_drops(self.drops)
         for path, reasons, required in self.rejections:
             expected.reject(path, *reasons, required=required)
+        for article_id in self.expected_retractions:
+            expected.retract(article_id)
         return expected
 
     def wait(self, timeout: float = 90.0, **options: Any) -> Report:

@@ -10,7 +10,14 @@ read from Redis. The promise being checked (design.md, failure model):
 * the store's consumer group has read everything and has nothing pending;
 * every rejected file is in the dead-letter stream with its reason, and nothing else is;
 * no version was announced twice (the changelog's ``entries-added`` counter is bounded by the
-  number of distinct (id, version) pairs dropped; ``procs.ChangelogRecorder`` sees each one).
+  number of distinct (id, version) pairs dropped plus one tombstone per retracted article;
+  ``procs.ChangelogRecorder`` sees each one);
+* a retracted article (``Expected.retract``, after its last drop) appears exactly once, as a
+  tombstone (``TOMBSTONE_FIELDS``, the retracted version: one of its dropped versions with
+  the winning content), never live; the index records the retraction
+  (``"<version> <tombstone id> retracted"``) and the live tombstones (``Keys.tombstones``)
+  are exactly the retracted articles (retention is not exercised here). No tombstone for an
+  article that was not retracted.
 
 Partitions: the checker takes one ``Keys`` or the list of every partition's (``partition_keys``)
 and checks the promise over all of them together: each article appears once across all the
@@ -37,7 +44,7 @@ from typing import Any
 import orjson
 import redis
 
-from newsdrop.shared.contract import CHANGELOG_FIELDS
+from newsdrop.shared.contract import CHANGELOG_FIELDS, FORCED_FIELD, TOMBSTONE_FIELDS
 from newsdrop.shared.keys import STORE_GROUP, Keys
 from newsdrop.shared.parse import (
     DEFAULT_MAX_BYTES,
@@ -106,6 +113,7 @@ class Expected:
 
     versions: dict[str, list[ExpectedVersion]] = field(default_factory=dict)
     rejections: list[ExpectedRejection] = field(default_factory=list)
+    retracted: set[str] = field(default_factory=set)  # article ids retracted after their drops
     max_bytes: int = DEFAULT_MAX_BYTES
     volatile_fields: tuple[str, ...] = DEFAULT_VOLATILE_FIELDS
     _parse_cache: dict[bytes, Parsed | tuple[str, str]] = field(default_factory=dict, repr=False)
@@ -148,6 +156,10 @@ class Expected:
         else:
             self.reject(drop.path, result[0], required=drop.required)
         return result
+
+    def retract(self, article_id: str) -> None:
+        """Expect ``article_id`` retracted: one tombstone, no live entry (after every drop)."""
+        self.retracted.add(article_id)
 
     def reject(self, path: str, *reasons: str, required: bool = True) -> None:
         """Expect a dead letter for ``path`` (any of ``reasons``; none given = any reason)."""
@@ -282,10 +294,11 @@ def check_changelog(
         for entry_id, fields in read_changelog(client, keys):
             count += 1
             names = tuple(fields)
-            if set(names) != set(CHANGELOG_FIELDS):
+            allowed = _entry_fields(fields)
+            if set(names) != set(allowed):
                 report.add(
                     f"changelog entry {entry_id}{_where(partition, partitions)} has fields "
-                    f"{sorted(names)}, expected exactly {list(CHANGELOG_FIELDS)}"
+                    f"{sorted(names)}, expected exactly {list(allowed)}"
                 )
             by_id[fields.get("id", "")].append((partition, entry_id, fields))
     report.figures["changelog_entries"] = count
@@ -315,9 +328,15 @@ def check_changelog(
                 f"(entry {entry_id}); no dropped file has this id"
             )
             continue
+        if article_id in expected.retracted or is_tombstone(fields):
+            _check_tombstone(article_id, entry_id, fields, versions, expected, report)
+            continue
         _check_entry(article_id, entry_id, fields, versions, expected, report)
 
-    for article_id in sorted(expected.required_ids() - set(by_id)):
+    report.figures["tombstones"] = sum(1 for _, _, f in live.values() if is_tombstone(f))
+    for article_id in sorted(expected.retracted - set(by_id)):
+        report.add(f"retracted article {article_id} has no tombstone: the retraction was lost")
+    for article_id in sorted(expected.required_ids() - set(by_id) - expected.retracted):
         winner = expected.winner(article_id)
         assert winner is not None
         report.add(
@@ -325,6 +344,50 @@ def check_changelog(
             f"{_short(winner.version, 60)} from {winner.path!r}, not in the changelog"
         )
     return live
+
+
+def is_tombstone(fields: Mapping[str, str]) -> bool:
+    return fields.get("deleted") == "1"
+
+
+def _entry_fields(fields: Mapping[str, str]) -> tuple[str, ...]:
+    """The exact fields an entry of its kind has: a tombstone, a forced or a plain article."""
+    if is_tombstone(fields):
+        return TOMBSTONE_FIELDS
+    return (*CHANGELOG_FIELDS, FORCED_FIELD) if FORCED_FIELD in fields else CHANGELOG_FIELDS
+
+
+def _check_tombstone(
+    article_id: str,
+    entry_id: str,
+    fields: dict[str, str],
+    versions: list[ExpectedVersion],
+    expected: Expected,
+    report: Report,
+) -> None:
+    """A retracted article's one entry: its tombstone, carrying a dropped version of the
+    winning content (the version live when it was retracted)."""
+    if article_id not in expected.retracted:
+        report.add(f"article {article_id} has a tombstone (entry {entry_id}) but was not retracted")
+        return
+    if not is_tombstone(fields):
+        report.add(
+            f"retracted article {article_id} is live in the changelog (entry {entry_id}, "
+            f"version {_short(fields.get('version', ''), 60)})"
+        )
+        return
+    if fields.get("url") != versions[0].url:
+        report.add(
+            f"tombstone of {article_id}: url {fields.get('url')!r}, expected {versions[0].url!r}"
+        )
+    winner = expected.winner(article_id)
+    version = fields.get("version", "")
+    dropped = {v.version for v in versions}
+    if version not in dropped or (winner and not version.endswith("." + winner.content_hash)):
+        report.add(
+            f"tombstone of {article_id}: version {_short(version, 60)!r} is not a dropped "
+            f"version with the content that was live when it was retracted"
+        )
 
 
 def _check_entry(
@@ -425,6 +488,7 @@ def _check_partition_index(
 ) -> None:
     for article_id, value in index.items():
         version, space, entry_id = value.partition(" ")
+        entry_id, _, mark = entry_id.partition(" ")
         entry = live.get(article_id)
         if entry is None:
             report.add(f"index{where} names article {article_id}, which is not in the changelog")
@@ -438,6 +502,13 @@ def _check_partition_index(
                 f"index of {article_id}: entry_id {entry_id!r} but the live changelog entry "
                 f"is {live_id!r}"
             )
+        if (mark == "retracted") is not is_tombstone(fields) or mark not in ("", "retracted"):
+            report.add(f"index of {article_id} is {value!r} for the changelog entry {fields}")
+            continue
+        if mark:
+            if version != fields.get("version"):
+                report.add(f"index of {article_id}: {value!r} but the tombstone has {fields}")
+            continue
         # The index keeps the greatest version seen; a later copy of the same content raises
         # it without a new announcement (Decision.REFRESH), so it may exceed the entry's.
         announced = fields.get("version") or ""
@@ -580,11 +651,32 @@ def check_announcements(
         int(_stream_info(client, keys.articles).get("entries-added", 0) or 0) for keys in partitions
     )
     report.figures["announced"] = added
-    bound = expected.distinct_versions
+    bound = expected.distinct_versions + len(expected.retracted)
     if added > bound:
         report.add(
             f"the changelog saw {added} XADDs but only {bound} distinct (article, version) "
             f"pairs were dropped: something was announced twice"
+        )
+
+
+def check_tombstone_sets(
+    client: Client, partitions: list[Keys], expected: Expected, report: Report
+) -> None:
+    """The live tombstones (each partition's ``tombstones``) are the retracted articles."""
+    found: set[str] = set()
+    for partition, keys in enumerate(partitions):
+        for member in client.zrange(keys.tombstones, 0, -1):
+            article_id = _text(member)
+            found.add(article_id)
+            home = home_partition(article_id, len(partitions))
+            if home is not None and home != partition:
+                report.add(f"live tombstone of {article_id} in partition {partition}, not {home}")
+    if found != expected.retracted:
+        missing = sorted(expected.retracted - found)[:5]
+        extra = sorted(found - expected.retracted)[:5]
+        report.add(
+            f"{len(found)} live tombstones for {len(expected.retracted)} retracted articles: "
+            f"missing {missing}, extra {extra}"
         )
 
 
@@ -608,6 +700,7 @@ def check(
         client, partitions, expected, report, allow_duplicate_rejections=allow_duplicate_rejections
     )
     check_announcements(client, partitions, expected, report)
+    check_tombstone_sets(client, partitions, expected, report)
     report.figures["resends"] = max(
         0, report.figures.get("ingested_added", 0) - expected.distinct_versions
     )

@@ -325,15 +325,16 @@ class Fleet:
 class ChangelogRecorder:
     """A live subscriber of the changelog (XREAD BLOCK from 0), as a real subscriber would be.
 
-    Counts every announcement it sees by (id, version): a count above one is a version
-    announced twice. Entries deleted by compaction before it reads them are simply not seen,
-    so it can only under-count; it never invents a duplicate.
+    Counts every announcement it sees by (id, version), and every tombstone by (id, version,
+    "deleted"): a count above one is a version announced twice, or a retraction written
+    twice. Entries deleted by compaction before it reads them are simply not seen, so it can
+    only under-count; it never invents a duplicate.
     """
 
     def __init__(self, redis_url: str, keys: Keys) -> None:
         self.redis_url = redis_url
         self.keys = keys
-        self.seen: Counter[tuple[str, str]] = Counter()
+        self.seen: Counter[tuple[str, ...]] = Counter()
         self.entries = 0
         self._last = "0-0"
         self._stop = threading.Event()
@@ -360,13 +361,21 @@ class ChangelogRecorder:
                     for entry_id, fields in entries:
                         self._last = entry_id
                         self.entries += 1
-                        self.seen[(fields.get("id", ""), fields.get("version", ""))] += 1
+                        key = (fields.get("id", ""), fields.get("version", ""))
+                        if fields.get("deleted") == "1":
+                            key = (*key, "deleted")
+                        self.seen[key] += 1
         finally:
             client.close()
 
     @property
-    def duplicates(self) -> dict[tuple[str, str], int]:
+    def duplicates(self) -> dict[tuple[str, ...], int]:
         return {key: count for key, count in self.seen.items() if count > 1}
+
+    @property
+    def tombstones(self) -> set[str]:
+        """Ids of the articles whose tombstone it saw."""
+        return {key[0] for key in self.seen if key[-1] == "deleted"}
 
 
 def unprivileged() -> list[str] | None:

@@ -356,3 +356,83 @@ def test_wait_for_invariants(
     build_ok(ref, drops)
     report = wait_for_invariants(redis_client, keys, expected, timeout=5, stable_for=0.3)
     assert report.ok
+
+
+def retract_by_hand(client: redis.Redis, keys: Keys, article_id: str) -> str:
+    """The store's retraction, written plainly: tombstone, delete the live entry, record."""
+    version, _, live = str(client.hget(keys.latest, article_id)).partition(" ")
+    [(_, fields)] = client.xrange(keys.articles, live, live)
+    tombstone = str(
+        client.xadd(
+            keys.articles,
+            {
+                "id": article_id,
+                "url": fields["url"],
+                "version": version,
+                "deleted": "1",
+                "reason": "",
+            },
+        )
+    )
+    client.xdel(keys.articles, live)
+    client.hset(keys.latest, article_id, f"{version} {tombstone} retracted")
+    client.zadd(keys.tombstones, {article_id: int(tombstone.split("-")[0])})
+    return tombstone
+
+
+def retracted_state(
+    redis_client: redis.Redis, keys: Keys, ref: ReferenceStore, factory: ArticleFactory
+) -> tuple[Expected, str, str]:
+    expected = build_ok(ref, drops_three_articles(factory))
+    article_id = next(iter(sorted(expected.required_ids())))
+    tombstone = retract_by_hand(redis_client, keys, article_id)
+    expected.retract(article_id)
+    return expected, article_id, tombstone
+
+
+def test_a_retracted_article_as_one_tombstone_passes(
+    redis_client: redis.Redis, keys: Keys, ref: ReferenceStore, factory: ArticleFactory
+) -> None:
+    expected, _, _ = retracted_state(redis_client, keys, ref, factory)
+    report = check(redis_client, keys, expected)
+    assert report.ok, str(report)
+    assert report.figures["tombstones"] == 1
+
+
+def test_a_lost_tombstone_is_named(
+    redis_client: redis.Redis, keys: Keys, ref: ReferenceStore, factory: ArticleFactory
+) -> None:
+    expected, article_id, tombstone = retracted_state(redis_client, keys, ref, factory)
+    redis_client.xdel(keys.articles, tombstone)
+    assert f"retracted article {article_id} has no tombstone" in problems(
+        redis_client, keys, expected
+    )
+
+
+def test_a_duplicated_tombstone_is_named(
+    redis_client: redis.Redis, keys: Keys, ref: ReferenceStore, factory: ArticleFactory
+) -> None:
+    expected, article_id, tombstone = retracted_state(redis_client, keys, ref, factory)
+    [(_, fields)] = redis_client.xrange(keys.articles, tombstone, tombstone)
+    redis_client.xadd(keys.articles, fields)
+    found = problems(redis_client, keys, expected)
+    assert f"article {article_id} appears 2 times" in found
+
+
+def test_a_retracted_article_still_live_is_named(
+    redis_client: redis.Redis, keys: Keys, ref: ReferenceStore, factory: ArticleFactory
+) -> None:
+    expected = build_ok(ref, drops_three_articles(factory))
+    article_id = sorted(expected.required_ids())[0]
+    expected.retract(article_id)
+    found = problems(redis_client, keys, expected)
+    assert f"retracted article {article_id} is live in the changelog" in found
+    assert "live tombstones" in found
+
+
+def test_a_tombstone_of_an_article_never_retracted_is_named(
+    redis_client: redis.Redis, keys: Keys, ref: ReferenceStore, factory: ArticleFactory
+) -> None:
+    expected, article_id, _ = retracted_state(redis_client, keys, ref, factory)
+    expected.retracted.clear()
+    assert f"article {article_id} has a tombstone" in problems(redis_client, keys, expected)

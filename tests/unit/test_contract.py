@@ -123,6 +123,18 @@ def test_asyncapi_documents_name_the_streams() -> None:
         "newsdrop:rejected",
     }
     assert "ChangelogEntry" in store["components"]["schemas"]
+    assert {"TombstoneEntry", "ForcedChangelogEntry"} <= set(store["components"]["schemas"])
+    assert "RetractionEntry" in ingest["components"]["schemas"]
+
+
+def test_changelog_entry_schema_describes_articles_and_tombstones() -> None:
+    from newsdrop.shared.contract import changelog_entry_schema
+
+    schema = changelog_entry_schema()
+    tombstone = schema["$defs"]["TombstoneEntry"]
+    assert set(tombstone["required"]) == {"id", "url", "version", "deleted", "reason"}
+    assert "article" not in tombstone["properties"]
+    assert "forced" in schema["$defs"]["ForcedChangelogEntry"]["properties"]
 
 
 def test_settings_tables_in_docs_are_fresh() -> None:

@@ -31,7 +31,74 @@ def test_real_ingested_fields_become_an_upsert(corpus: Path) -> None:
         fields["version"],
         fields["content_hash"],
         fields["article"],
+        "upsert",
+        "",
+        "",
+        "",
     )
+    forced = to_upsert(b"1-1", {**raw(fields), b"forced": b"1"})
+    assert isinstance(forced, Upsert)
+    assert forced.kind == "forced"
+
+
+RETRACTION = {
+    b"op": b"retract",
+    b"id": b"ab" * 16,
+    b"url": b"https://example.com/a",
+    b"reason": b"legal",
+    b"at": b"2026-01-01T00:00:00.000Z",
+}
+
+
+def test_a_retraction_becomes_a_retract_message() -> None:
+    item = to_upsert(b"3-0", {**RETRACTION, b"if_path": b"a/b.md", b"if_sha256": b"0f" * 32})
+    assert isinstance(item, Upsert)
+    assert item.argv() == (
+        "3-0",
+        "ab" * 16,
+        "https://example.com/a",
+        "",
+        "",
+        b"",
+        "retract",
+        "legal",
+        "a/b.md",
+        "0f" * 32,
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "detail"),
+    [
+        ({b"op": b"delete"}, "field 'op' is not 'retract'"),
+        ({b"reason": None}, "missing field 'reason'"),
+        ({b"at": None}, "missing field 'at'"),
+        ({b"reason": b"\xff"}, "field 'reason' is not UTF-8"),
+        ({b"id": b"XY"}, "field 'id' is not 32 lowercase hex digits"),
+        ({b"url": b"mailto:a@b"}, "field 'url' is not an http(s) URL"),
+        ({b"if_path": b""}, "field 'if_path' is empty"),
+        ({b"if_sha256": b"AB" * 32}, "field 'if_sha256' is not 64 lowercase hex digits"),
+    ],
+)
+def test_malformed_retractions_are_bad_entries(
+    change: dict[bytes, bytes | None], detail: str
+) -> None:
+    fields = dict(RETRACTION)
+    for name, value in change.items():
+        if value is None:
+            del fields[name]
+        else:
+            fields[name] = value
+    item = to_upsert(b"8-1", fields)
+    assert isinstance(item, BadEntry)
+    assert item.detail == detail
+
+
+def test_a_forced_flag_other_than_1_is_a_bad_entry(corpus: Path) -> None:
+    fields = raw(file_fields(sorted((corpus / "news").glob("*.md"))[0]))
+    item = to_upsert(b"9-0", {**fields, b"forced": b"yes"})
+    assert isinstance(item, BadEntry)
+    assert item.detail == "field 'forced' is not '1'"
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from newsdrop.store.script_contract import (
     SCRIPTS,
     UPSERT,
     VERSION_HASH_OFFSET,
+    MessageKind,
     MessageOutcome,
     ScriptSpec,
     StatsField,
@@ -82,7 +83,10 @@ def test_the_per_message_arguments_are_the_upsert_fields() -> None:
     assert tuple(name.strip() for name in names.split(",")) == MESSAGE_ARGV
     assert tuple(field.name for field in fields(Upsert)) == MESSAGE_ARGV
     upsert = Upsert("1-0", "a" * 32, "https://e.com/", "v", "h", b"{}")
-    assert upsert.argv() == ("1-0", "a" * 32, "https://e.com/", "v", "h", b"{}")
+    plain = ("1-0", "a" * 32, "https://e.com/", "v", "h", b"{}", "upsert", "", "", "")
+    assert upsert.argv() == plain
+    retraction = Upsert("2-0", "b" * 32, "https://e.com/", "", "", b"", MessageKind.RETRACT, "r")
+    assert retraction.argv()[6:] == ("retract", "r", "", "")
 
 
 @pytest.mark.parametrize("name", LUA_FILES)
@@ -97,7 +101,8 @@ def test_no_outcome_or_stats_name_is_spelled_in_lua(name: str) -> None:
 def test_every_constant_a_script_uses_is_generated(name: str) -> None:
     preamble = lua_preamble()
     defined = set(re.findall(r"^local (\w+) =", preamble, flags=re.MULTILINE))
-    used = set(re.findall(r"\b(?:OUTCOME|STATS|VERSION)_[A-Z_]+\b", load_source(name)))
+    pattern = r"\b(?:OUTCOME|STATS|VERSION|KIND)_[A-Z_]+\b|\b[A-Z]+_(?:FIELD|MARK)\b|\bFLAG\b"
+    used = set(re.findall(pattern, load_source(name)))
     assert used <= defined, used - defined
 
 
@@ -114,7 +119,9 @@ def test_the_preamble_spells_the_python_values() -> None:
     assert "local OUTCOME_APPLIED = 'applied'\n" in preamble
     assert "local STATS_REJECTED = 'rejected'\n" in preamble
     assert f"local VERSION_HASH_START = {VERSION_HASH_OFFSET + 1} " in preamble
-    assert "local PER_MESSAGE = 6\n" in preamble
+    assert "local PER_MESSAGE = 10\n" in preamble
+    assert "local RETRACTED_MARK = 'retracted'\n" in preamble
+    assert "local FLAG = '1'\n" in preamble
 
 
 def test_the_shared_values_match_the_rules_they_come_from() -> None:
@@ -122,12 +129,17 @@ def test_the_shared_values_match_the_rules_they_come_from() -> None:
     assert version[VERSION_HASH_OFFSET:] == "abc"
     assert VERSION_HASH_OFFSET == 40
     assert len(id_for_url("https://example.com/a")) == ARTICLE_ID_HEX
-    assert [o.value for o in MessageOutcome][:4] == [d.value for d in Decision]
+    assert [o.value for o in MessageOutcome][:-1] == [d.value for d in Decision]
     assert {o: s.value for o, s in COUNTER_OF.items()} == {
         MessageOutcome.APPLIED: "applied",
         MessageOutcome.REFRESHED: "duplicate",
         MessageOutcome.DUPLICATE: "duplicate",
         MessageOutcome.STALE: "stale",
+        MessageOutcome.FORCED: "forced",
+        MessageOutcome.RESTORED: "restored",
+        MessageOutcome.SUPPRESSED: "suppressed",
+        MessageOutcome.RETRACTED: "retracted",
+        MessageOutcome.RETRACT_SKIPPED: "retract_skipped",
     }
 
 

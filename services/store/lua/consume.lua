@@ -5,7 +5,8 @@
 -- it is loaded (scripts.py).
 --
 -- KEYS[1] ingested (stream)   KEYS[2] articles (changelog)   KEYS[3] stats (hash)
--- KEYS[4] latest (index hash: article id -> "<version> <entry_id>")
+-- KEYS[4] latest (index hash: article id -> "<version> <entry_id>[ RETRACTED_MARK]")
+-- KEYS[5] tombstones (sorted set: article id -> tombstone time in ms)
 -- ARGV[1] group (consumer group)   ARGV[2] consumer (its name)   ARGV[3] count (max to read)
 -- Returns {read, one count per outcome of CONSUMED_OUTCOMES in that order, {invalid entry ids},
 -- {failed entry ids}}.
@@ -17,7 +18,7 @@
 -- dead-letters it after max_deliveries, as for entries read by the client. So is an entry
 -- whose writes raise (caught per message: the others still complete in this call).
 
-local ingested, articles, stats, latest = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local ingested, articles, stats, latest, tombstones = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local group, consumer, count = ARGV[1], ARGV[2], ARGV[3]
 
 -- Strict UTF-8 as Python's bytes.decode(): no overlongs, surrogates or code points past
@@ -64,16 +65,47 @@ local function utf8(s)
     return true
 end
 
--- validation.to_upsert's checks (the same answer, not the same message: the caller asks
--- to_upsert why an entry was refused). Anchored patterns: Lua scans them in one pass.
-local function valid(id, url, version, hash, article)
-    if not (id and url and version and hash and article) then
-        return false
-    end
-    -- id: ARTICLE_ID_HEX lowercase hex digits; content_hash: 1 to MAX_HASH_HEX of them
+local function text(s)
+    return string.find(s, '^[%z\1-\127]*$') or utf8(s)
+end
+
+local function valid_id_url(id, url)
+    -- id: ARTICLE_ID_HEX lowercase hex digits; url: http(s), valid UTF-8 (to_upsert decodes)
     if #id ~= ARTICLE_ID_HEX or not string.find(id, '^[0-9a-f]+$') then
         return false
     end
+    return string.find(url, '^https?://') and text(url)
+end
+
+-- validation.to_upsert's checks (the same answer, not the same message: the caller asks
+-- to_upsert why an entry was refused). Anchored patterns: Lua scans them in one pass.
+-- Returns the message's kind (KIND_*), or false.
+local function valid(f)
+    if f.op then
+        -- A retraction: op, id, url, reason, at; optional non-empty if_path, hex if_sha256.
+        if f.op ~= OP_RETRACT or not (f.id and f.url and f.reason and f.at) then
+            return false
+        end
+        if not (valid_id_url(f.id, f.url) and text(f.reason) and text(f.at)) then
+            return false
+        end
+        if f.if_path and (#f.if_path == 0 or not text(f.if_path)) then
+            return false
+        end
+        if f.if_sha256 and (#f.if_sha256 ~= SHA256_HEX
+            or not string.find(f.if_sha256, '^[0-9a-f]+$')) then
+            return false
+        end
+        return KIND_RETRACT
+    end
+    local id, url, version, hash = f.id, f.url, f.version, f.content_hash
+    if not (id and url and version and hash and f.article) then
+        return false
+    end
+    if f.forced and f.forced ~= FLAG then
+        return false
+    end
+    -- content_hash: 1 to MAX_HASH_HEX lowercase hex digits
     if #hash > MAX_HASH_HEX or not string.find(hash, '^[0-9a-f]+$') then
         return false
     end
@@ -88,14 +120,13 @@ local function valid(id, url, version, hash, article)
         or string.find(version, hash, VERSION_HASH_START, true) ~= VERSION_HASH_START then
         return false
     end
-    -- url: http(s), valid UTF-8 (to_upsert decodes it)
-    if not string.find(url, '^https?://') then
+    if not valid_id_url(id, url) then
         return false
     end
-    if not string.find(url, '^[%z\1-\127]*$') and not utf8(url) then
-        return false
+    if f.forced then
+        return KIND_FORCED
     end
-    return true
+    return KIND_UPSERT
 end
 
 -- The reply: {read, the counts in CONSUMED_OUTCOMES order, invalid, failed}.
@@ -108,6 +139,11 @@ local function result(read, counts, invalid, failed)
     out[#out + 1] = failed
     return out
 end
+
+-- The fields an entry's kind and validation read (any other is ignored).
+local READ_FIELDS = {id = true, url = true, version = true, content_hash = true,
+    article = true, reason = true, at = true, if_path = true, if_sha256 = true,
+    [FORCED_FIELD] = true, [OP_FIELD] = true}
 
 local counts = {}
 for _, outcome in ipairs(CONSUMED_OUTCOMES) do
@@ -123,26 +159,19 @@ local new_articles = 0
 local done, invalid, failed = {}, {}, {}
 for i = 1, #entries do
     local entry_id, fields = entries[i][1], entries[i][2]
-    local id, url, version, hash, article
+    local f = {}
     if fields then
         -- The last of repeated names wins, as in the client's dict of the entry.
         for j = 1, #fields, 2 do
-            local name = fields[j]
-            if name == 'id' then
-                id = fields[j + 1]
-            elseif name == 'url' then
-                url = fields[j + 1]
-            elseif name == 'version' then
-                version = fields[j + 1]
-            elseif name == 'content_hash' then
-                hash = fields[j + 1]
-            elseif name == 'article' then
-                article = fields[j + 1]
+            if READ_FIELDS[fields[j]] then
+                f[fields[j]] = fields[j + 1]
             end
         end
     end
-    if valid(id, url, version, hash, article) then
-        local ok, status, new = pcall(apply, articles, latest, id, url, version, hash, article)
+    local kind = valid(f)
+    if kind then
+        local ok, status, new = pcall(apply, articles, latest, tombstones, kind, f.id, f.url,
+            f.version, f.content_hash, f.article, f.reason, f.if_path, f.if_sha256)
         if ok then
             counts[status] = counts[status] + 1
             if new then
