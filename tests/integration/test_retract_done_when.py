@@ -32,7 +32,8 @@ LATENCY_MS = 50  # the issue's bound: tombstone at a blocked subscriber after th
 def store(redis_url: str, keys: Keys, tmp_path: Path) -> Iterator[StoreProcess]:
     process = StoreProcess(redis_url, keys, tmp_path / "store.log")
     try:
-        wait_for(lambda: process.status() == 200, what="the store to be ready")
+        # generous: a loaded shared machine (load 15 on 2 cores seen) starts it slowly
+        wait_for(lambda: process.status() == 200, timeout=60, what="the store to be ready")
         yield process
     finally:
         process.stop()
