@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,12 +25,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.docker)
 
 
+SKIP_PREFIX = "container tests skipped: "
+
+
 @pytest.fixture(scope="session", autouse=True)
 def docker_engine() -> None:
     """Skip every container test, with one reason, when no engine answers."""
     why = missing_engine()
     if why is not None:
-        pytest.skip(f"container tests skipped: {why}; start an engine to run them (README, Docker)")
+        pytest.skip(f"{SKIP_PREFIX}{why}; start an engine to run them (README, Docker)")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Report those skips at one place, so ``-ra`` folds them into one summary line."""
+    report: pytest.TestReport = yield
+    longrepr = report.longrepr
+    if report.skipped and isinstance(longrepr, tuple) and SKIP_PREFIX in longrepr[2]:
+        report.longrepr = (__file__, 1, longrepr[2])
+    return report
 
 
 def build_tag() -> str:
