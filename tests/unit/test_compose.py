@@ -67,3 +67,10 @@ def test_dockerfile_shape() -> None:
     assert "HEALTHCHECK" in text and "/health/ready" in text
     assert "uv sync --frozen --no-dev" in text
     assert re.search(r'^ENTRYPOINT \["newsdrop"\]$', text, re.MULTILINE)
+
+
+def test_ingest_user_defaults_to_the_image_user_and_is_settable() -> None:
+    # INBOX_UID/INBOX_GID: run ingest as the inbox's owner (move/delete after-actions);
+    # tests/docker/test_inbox_owner.py shows the default failing and the setting working.
+    assert compose()["services"]["ingest"]["user"] == "${INBOX_UID:-10001}:${INBOX_GID:-10001}"
+    assert "--uid 10001 --gid newsdrop" in (ROOT / "Dockerfile").read_text()
