@@ -8,6 +8,7 @@ the benchmark. Heavy imports stay inside the commands: `newsdrop up` starts fast
     ingest  newsdrop.cli.ingest  the ingest service (newsdrop.ingest.app)
     store   newsdrop.cli.store   the store service (newsdrop.store.app)
     tail, get, stats, streams    newsdrop.cli.tools: read the store's keys
+    url     newsdrop.cli.tools   the Redis URL of REDIS_URL or a running `up`
     up      newsdrop.cli.up      Redis + both services, supervised (newsdrop.supervisor)
     bench   newsdrop.cli.bench   the benchmark (newsdrop.bench; the `bench` extra)
 """
@@ -20,7 +21,7 @@ from newsdrop.cli.bench import bench
 from newsdrop.cli.check import check
 from newsdrop.cli.ingest import ingest
 from newsdrop.cli.store import store
-from newsdrop.cli.tools import get, stats, streams, tail
+from newsdrop.cli.tools import get, stats, streams, tail, url
 from newsdrop.cli.up import up
 
 app = typer.Typer(
@@ -36,7 +37,7 @@ def _root() -> None:
     """newsdrop: ingest article files, dedupe them, publish a compacted changelog."""
 
 
-for command in (check, ingest, store, tail, get, stats, streams, up, bench):
+for command in (check, ingest, store, tail, get, stats, streams, url, up, bench):
     app.command()(command)
 
 

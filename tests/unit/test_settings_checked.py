@@ -49,7 +49,7 @@ BAD: dict[str, str] = {
     "trim_seconds": "-1",
 }
 NO_BAD_VALUE = {"volatile_fields": "any comma-separated list of field names is valid"}
-COMMANDS = (["ingest"], ["store"], ["up"], ["tail"], ["get", "x"], ["stats"], ["streams"])
+COMMANDS = (["ingest"], ["store"], ["up"], ["tail"], ["get", "x"], ["stats"], ["streams"], ["url"])
 
 
 def test_every_setting_has_a_bad_value_here() -> None:
@@ -199,3 +199,19 @@ def test_up_refuses_one_port_for_both_services_and_a_state_folder_that_is_a_file
 def test_an_http_host_that_is_no_address_here_is_refused() -> None:
     result = run("store", {"NEWSDROP_HTTP_HOST": "no-such-host.invalid"})
     assert_one_line_naming(result, "store", "NEWSDROP_HTTP_HOST")
+
+
+def test_url_prints_redis_url_or_the_running_ups_and_exits_1_without(tmp_path: Path) -> None:
+    from newsdrop.shared.state import write_state_url
+
+    state = tmp_path / "state"
+    missing = CliRunner().invoke(app, ["url", "--state-dir", str(state)], env={"REDIS_URL": ""})
+    assert missing.exit_code == 1 and "no Redis" in missing.stderr and not missing.stdout
+    state.mkdir()
+    write_state_url(state, "redis://127.0.0.1:40123/0")
+    found = CliRunner().invoke(app, ["url", "--state-dir", str(state)], env={"REDIS_URL": ""})
+    assert (found.exit_code, found.stdout) == (0, "redis://127.0.0.1:40123/0\n")
+    given = CliRunner().invoke(
+        app, ["url", "--state-dir", str(state)], env={"REDIS_URL": "redis://h:1/2"}
+    )
+    assert (given.exit_code, given.stdout) == (0, "redis://h:1/2\n")
