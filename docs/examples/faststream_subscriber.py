@@ -1,5 +1,6 @@
 """Subscribe to the newsdrop changelog with FastStream.
 
+    python docs/examples/faststream_subscriber.py "$(newsdrop url)"   # the server of `up`
     REDIS_URL=redis://localhost:6379/0 python docs/examples/faststream_subscriber.py
     (or: faststream run docs.examples.faststream_subscriber:app)
 
@@ -14,16 +15,28 @@ import asyncio
 import binascii
 import json
 import os
+import sys
 
 from faststream import FastStream
 from faststream.redis import RedisBroker, StreamSub
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
-URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 PREFIX = os.environ.get("NEWSDROP_PREFIX", "newsdrop")
 SLOTS = 16384
 BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def redis_url() -> str:
+    """A URL argument, else REDIS_URL; for `newsdrop up`'s server: "$(newsdrop url)"."""
+    given = [arg for arg in sys.argv[1:] if "://" in arg]
+    url = given[0] if given else os.environ.get("REDIS_URL")
+    if not url:
+        sys.exit(f'usage: {sys.argv[0]} REDIS-URL (or set REDIS_URL; for up: "$(newsdrop url)")')
+    return url
+
+
+URL = redis_url()
 
 
 def base36(number: int) -> str:
