@@ -27,16 +27,14 @@ SLOTS = 16384
 BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
-def redis_url() -> str:
+def redis_url() -> str | None:
     """A URL argument, else REDIS_URL; for `newsdrop up`'s server: "$(newsdrop url)"."""
     given = [arg for arg in sys.argv[1:] if "://" in arg]
-    url = given[0] if given else os.environ.get("REDIS_URL")
-    if not url:
-        sys.exit(f'usage: {sys.argv[0]} REDIS-URL (or set REDIS_URL; for up: "$(newsdrop url)")')
-    return url
+    return given[0] if given else os.environ.get("REDIS_URL")
 
 
-URL = redis_url()
+URL = redis_url()  # checked when run (`faststream run ...:app` needs REDIS_URL set)
+USAGE = f'usage: {sys.argv[0]} REDIS-URL (or set REDIS_URL; for up: "$(newsdrop url)")'
 
 
 def base36(number: int) -> str:
@@ -73,7 +71,7 @@ class ChangelogEntry(BaseModel):
     article: str  # JSON of the article
 
 
-broker = RedisBroker(URL)
+broker = RedisBroker(URL or "redis://no-url-given")
 app = FastStream(broker)
 seen: dict[str, str] = {}  # article id -> greatest version handled
 
@@ -91,7 +89,7 @@ async def subscribe_every_partition() -> None:
     """P: what newsdrop recorded in Redis, else the setting, else 1; then one subscriber per
     stream. last_id="0": every current article first, then live changes (a consumer group
     would be created at "$" by FastStream and skip what is already there)."""
-    client = Redis.from_url(URL, decode_responses=True)
+    client = Redis.from_url(URL or "", decode_responses=True)
     try:
         recorded = await client.get(f"{PREFIX}:partitions")
     finally:
@@ -102,4 +100,6 @@ async def subscribe_every_partition() -> None:
 
 
 if __name__ == "__main__":
+    if URL is None:
+        sys.exit(USAGE)
     asyncio.run(app.run())
