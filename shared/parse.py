@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from newsdrop.shared.fast_yaml import fast_load
 from newsdrop.shared.model import MAX_EXTRA_FIELDS, Article
-from newsdrop.shared.urls import BadUrlError, article_id
+from newsdrop.shared.urls import CREDENTIALS, BadUrlError, article_id, has_userinfo
 from newsdrop.shared.yaml_loader import load_yaml
 
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -89,6 +89,24 @@ def content_hash(wire: dict[str, Any], volatile_fields: Iterable[str]) -> str:
     skip = set(volatile_fields)
     stable = {k: v for k, v in wire.items() if k not in skip}
     return hashlib.sha256(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def credentials_at(value: Any, path: str = "") -> str | None:
+    """The field path of the first string in ``value`` that is a URL with credentials."""
+    if isinstance(value, str):
+        return (path or "(article)") if has_userinfo(value) else None
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, item in items:
+        found = credentials_at(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
 
 
 def _yaml_detail(exc: yaml.YAMLError) -> str:
@@ -176,8 +194,7 @@ def _parse(
     if not isinstance(raw, dict):
         kind = "empty" if raw is None else type(raw).__name__
         return Rejection(Reason.VALIDATION_ERROR, f"front matter must be a mapping, got {kind}")
-    if "body" not in raw:
-        raw["body"] = body
+    raw["body"] = body  # the text after the closing line, whatever a `body:` field says
     try:
         article = Article.model_validate(raw)
     except ValidationError as exc:
@@ -189,6 +206,10 @@ def _parse(
     except BadUrlError as exc:
         return Rejection(Reason.BAD_URL, str(exc))
     wire = article.wire_dict()
+    if "@" in front or "\\" in front:  # (no "@" in the text: no URL with credentials)
+        where = credentials_at({k: v for k, v in wire.items() if k != "body"})
+        if where is not None:
+            return Rejection(Reason.BAD_URL, f"{where}: {CREDENTIALS}")
     return Parsed(
         article=article,
         url=url,

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.partitions import MAX_PARTITIONS, MIN_PARTITIONS
+from newsdrop.shared.redis_url_form import check_redis_url
 
 
 class AfterAction(StrEnum):
@@ -31,6 +32,7 @@ def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MISSING_REDIS_URL = "no Redis: set REDIS_URL or pass --redis-url (`newsdrop up` provides one)"
 
 
@@ -41,7 +43,8 @@ class MissingRedisUrlError(ValueError):
 class Settings(BaseSettings):
     """Every setting, from the environment (``NEWSDROP_*``; ``REDIS_URL`` for Redis) or CLI."""
 
-    model_config = SettingsConfigDict(env_prefix="NEWSDROP_", extra="ignore")
+    # (no float setting may be inf or nan: "NEWSDROP_GRACEFUL_TIMEOUT=inf" is an error)
+    model_config = SettingsConfigDict(env_prefix="NEWSDROP_", extra="ignore", allow_inf_nan=False)
 
     # Shared
     redis_url: SecretStr | None = Field(
@@ -65,7 +68,7 @@ class Settings(BaseSettings):
         description="Local state (embedded Redis data) for `newsdrop up`.",
     )
     http_host: str = Field(
-        default="127.0.0.1", description="Address of the health/metrics HTTP server."
+        default="127.0.0.1", min_length=1, description="Address of the health/metrics HTTP server."
     )
     graceful_timeout: float = Field(
         default=10.0, gt=0, description="Seconds to finish in-flight work on SIGTERM."
@@ -113,7 +116,7 @@ class Settings(BaseSettings):
     rescan_seconds: float = Field(
         default=30.0, ge=0, description="Full rescan interval as a safety net; 0 = off."
     )
-    include: str = Field(default="*", description="Glob of file names to pick up.")
+    include: str = Field(default="*", min_length=1, description="Glob of file names to pick up.")
     on_success: AfterAction = Field(
         default=AfterAction.KEEP, description="keep, move or delete published files."
     )
@@ -134,6 +137,7 @@ class Settings(BaseSettings):
     # Store
     consumer_name: str = Field(
         default_factory=default_consumer_name,
+        min_length=1,
         description="Consumer name in group `store` (default host-pid).",
     )
     store_batch: int = Field(
@@ -164,6 +168,28 @@ class Settings(BaseSettings):
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_form(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # REDIS_URL="" is unset (`up` then starts its embedded server)
+        check_redis_url(value.get_secret_value())
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
+
+    @field_validator("state_dir", "inbox", "move_dir", mode="before")
+    @classmethod
+    def _named_folder(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("an empty path (it would mean the current folder): name a folder")
         return value
 
     @field_validator("on_failure")

@@ -38,6 +38,18 @@ _SIMPLE_URL = re.compile(
 )
 
 
+# A URL with userinfo ("scheme://user:password@host", or "//user@host"): the authority, up to
+# the first "/", "?" or "#", holds an "@". Such a URL is refused wherever it is in an article
+# (its identity or any field): it would publish the credentials to every subscriber.
+_USERINFO = re.compile(r"^\s*(?:[A-Za-z][A-Za-z0-9+.\-]*:)?//[^/?#]*@")
+CREDENTIALS = "URL holds credentials (user:password@): not published"
+
+
+def has_userinfo(text: str) -> bool:
+    """True for a URL whose authority holds userinfo (``https://user:pass@host/x``)."""
+    return "@" in text and _USERINFO.match(text) is not None
+
+
 class BadUrlError(ValueError):
     """The text is not an absolute http(s) URL we can canonicalise."""
 
@@ -56,6 +68,8 @@ def canonical_url(url: str) -> str:
         raise BadUrlError(f"URL longer than {MAX_URL_LENGTH} characters")
     if _CONTROL_CHARS.search(text):
         raise BadUrlError("URL contains control characters")
+    if has_userinfo(text):
+        raise BadUrlError(CREDENTIALS)
     simple = _simple_normalize(text)
     if simple is not None:  # (an http/https URL: the scheme check below would pass)
         return _finish(*simple)
@@ -109,7 +123,7 @@ def _finish(scheme: str, netloc: str, host: str, path: str, query: str) -> str:
 def canonical_url_reference(url: str) -> str:
     """``canonical_url`` with url-normalize for every URL (what the fast path must equal)."""
     text = url.strip()
-    if not text or len(text) > MAX_URL_LENGTH or _CONTROL_CHARS.search(text):
+    if not text or len(text) > MAX_URL_LENGTH or _CONTROL_CHARS.search(text) or has_userinfo(text):
         return canonical_url(text)  # the same early rejections
     try:
         scheme = urlsplit(text).scheme.lower()

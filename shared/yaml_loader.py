@@ -1,4 +1,5 @@
-"""Safe YAML loading: PyYAML's C safe loader, aliases refused (no billion laughs)."""
+"""Safe YAML loading: PyYAML's C safe loader, aliases refused (no billion laughs), duplicate
+keys refused (PyYAML keeps the last one silently: two ``webUrl`` would pick the identity)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,15 @@ class AliasRefusedError(yaml.YAMLError):
         super().__init__("YAML aliases (*name) are not allowed")
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping names the same key twice (at any depth)."""
+
+    def __init__(self, key: Any, mark: yaml.Mark) -> None:
+        self.problem_mark = mark
+        self.problem = f"duplicate key {key!r}"
+        super().__init__(self.problem)
+
+
 class NoAliasSafeLoader(_BaseLoader):
     """Safe loader that refuses any node reached twice (what an alias is, once composed).
 
@@ -39,6 +49,18 @@ class NoAliasSafeLoader(_BaseLoader):
         if node in self.constructed_objects or node in self.recursive_objects:
             raise AliasRefusedError(node.start_mark)
         return super().construct_object(node, deep=deep)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        explicit = [key for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge"]
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        if len(mapping) < len(explicit):  # (merged keys may be overridden: not counted)
+            seen: set[Any] = set()
+            for key_node in explicit:
+                key = self.constructed_objects.get(key_node)
+                if key in seen:
+                    raise DuplicateKeyError(key, key_node.start_mark)
+                seen.add(key)
+        return mapping
 
 
 def load_yaml(text: str) -> Any:

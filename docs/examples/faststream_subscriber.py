@@ -1,5 +1,6 @@
 """Subscribe to the newsdrop changelog with FastStream.
 
+    python docs/examples/faststream_subscriber.py "$(newsdrop url)"   # the server of `up`
     REDIS_URL=redis://localhost:6379/0 python docs/examples/faststream_subscriber.py
     (or: faststream run docs.examples.faststream_subscriber:app)
 
@@ -15,16 +16,26 @@ import asyncio
 import binascii
 import json
 import os
+import sys
 
 from faststream import FastStream
 from faststream.redis import RedisBroker, StreamSub
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
-URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 PREFIX = os.environ.get("NEWSDROP_PREFIX", "newsdrop")
 SLOTS = 16384
 BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def redis_url() -> str | None:
+    """A URL argument, else REDIS_URL; for `newsdrop up`'s server: "$(newsdrop url)"."""
+    given = [arg for arg in sys.argv[1:] if "://" in arg]
+    return given[0] if given else os.environ.get("REDIS_URL")
+
+
+URL = redis_url()  # checked when run (`faststream run ...:app` needs REDIS_URL set)
+USAGE = f'usage: {sys.argv[0]} REDIS-URL (or set REDIS_URL; for up: "$(newsdrop url)")'
 
 
 def base36(number: int) -> str:
@@ -66,7 +77,7 @@ class ChangelogEntry(BaseModel):
     reason: str = ""  # a tombstone's reason
 
 
-broker = RedisBroker(URL)
+broker = RedisBroker(URL or "redis://no-url-given")
 app = FastStream(broker)
 seen: dict[str, str] = {}  # article id -> last version handled
 view: dict[str, dict] = {}  # article id -> article: the subscriber's local copy
@@ -90,7 +101,7 @@ async def subscribe_every_partition() -> None:
     """P: what newsdrop recorded in Redis, else the setting, else 1; then one subscriber per
     stream. last_id="0": every current article first, then live changes (a consumer group
     would be created at "$" by FastStream and skip what is already there)."""
-    client = Redis.from_url(URL, decode_responses=True)
+    client = Redis.from_url(URL or "", decode_responses=True)
     try:
         recorded = await client.get(f"{PREFIX}:partitions")
     finally:
@@ -101,4 +112,6 @@ async def subscribe_every_partition() -> None:
 
 
 if __name__ == "__main__":
+    if URL is None:
+        sys.exit(USAGE)
     asyncio.run(app.run())

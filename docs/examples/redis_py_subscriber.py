@@ -1,5 +1,6 @@
 """Subscribe to the newsdrop changelog with plain redis-py: read from 0, then block.
 
+    python docs/examples/redis_py_subscriber.py "$(newsdrop url)"   # the server of `up`
     REDIS_URL=redis://localhost:6379/0 python docs/examples/redis_py_subscriber.py
 
 Keeps a local view (article id -> article) and prints one line per change: "<id> <version>
@@ -15,12 +16,22 @@ from __future__ import annotations
 import binascii
 import json
 import os
+import sys
 
 import redis
 
 PREFIX = os.environ.get("NEWSDROP_PREFIX", "newsdrop")
 SLOTS = 16384
 BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def redis_url() -> str:
+    """A URL argument, else REDIS_URL; for `newsdrop up`'s server: "$(newsdrop url)"."""
+    given = [arg for arg in sys.argv[1:] if "://" in arg]
+    url = given[0] if given else os.environ.get("REDIS_URL")
+    if not url:
+        sys.exit(f'usage: {sys.argv[0]} REDIS-URL (or set REDIS_URL; for up: "$(newsdrop url)")')
+    return url
 
 
 def base36(number: int) -> str:
@@ -68,7 +79,7 @@ def handle(fields: dict[str, str], view: dict[str, dict], seen: dict[str, str]) 
 def main() -> None:
     # socket_timeout above BLOCK below, or an idle read fails with a timeout
     client = redis.Redis.from_url(
-        os.environ.get("REDIS_URL", "redis://localhost:6379/0"),
+        redis_url(),
         decode_responses=True,
         socket_timeout=10,
     )

@@ -9,6 +9,7 @@ the benchmark. Heavy imports stay inside the commands: `newsdrop up` starts fast
     store   newsdrop.cli.store   the store service (newsdrop.store.app)
     tail, get, stats, streams    newsdrop.cli.tools: read the store's keys
     retract newsdrop.cli.retract take articles down (newsdrop.store.retract)
+    url     newsdrop.cli.tools   the Redis URL of REDIS_URL or a running `up`
     up      newsdrop.cli.up      Redis + both services, supervised (newsdrop.supervisor)
     bench   newsdrop.cli.bench   the benchmark (newsdrop.bench; the `bench` extra)
 """
@@ -22,7 +23,7 @@ from newsdrop.cli.check import check
 from newsdrop.cli.ingest import ingest
 from newsdrop.cli.retract import retract
 from newsdrop.cli.store import store
-from newsdrop.cli.tools import get, stats, streams, tail
+from newsdrop.cli.tools import get, stats, streams, tail, url
 from newsdrop.cli.up import up
 
 app = typer.Typer(
@@ -38,7 +39,7 @@ def _root() -> None:
     """newsdrop: ingest article files, dedupe them, publish a compacted changelog."""
 
 
-for command in (check, ingest, store, tail, get, retract, stats, streams, up, bench):
+for command in (check, ingest, store, tail, get, retract, stats, streams, url, up, bench):
     app.command()(command)
 
 

@@ -29,6 +29,7 @@ from newsdrop.cli.options import (
     WaitReplicas,
     WaitTimeoutMs,
     load_settings,
+    refuse_problems,
     require_redis_url,
 )
 
@@ -90,6 +91,9 @@ def ingest(
         wait_timeout_ms=wait_timeout_ms,
     )
     require_redis_url("ingest", settings)
+    from newsdrop.shared.start_checks import ingest_problems
+
+    refuse_problems("ingest", ingest_problems(settings))
     from newsdrop.ingest.app import serve
     from newsdrop.shared.exit_codes import CONFIG_ERROR
     from newsdrop.shared.logging import get_logger

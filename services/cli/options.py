@@ -101,8 +101,17 @@ def load_settings(command: str, **options: Any) -> Settings:
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             where = ".".join(str(part) for part in error["loc"])
-            typer.echo(f"newsdrop {command}: {where}: {error['msg']}", err=True)
+            message = error["msg"].removeprefix("Value error, ")  # (pydantic's, for our rules)
+            typer.echo(f"newsdrop {command}: {where}: {message}", err=True)
         raise typer.Exit(2) from exc
+
+
+def refuse_problems(command: str, problems: list[str]) -> None:
+    """End the command with exit code 2 and one line per problem (``shared.start_checks``)."""
+    for problem in problems:
+        typer.echo(f"newsdrop {command}: {problem}", err=True)
+    if problems:
+        raise typer.Exit(2)
 
 
 def require_redis_url(command: str, settings: Settings) -> None:

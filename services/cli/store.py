@@ -20,6 +20,7 @@ from newsdrop.cli.options import (
     StorePort,
     TrimSeconds,
     load_settings,
+    refuse_problems,
     require_redis_url,
 )
 
@@ -63,6 +64,9 @@ def store(
         log_format=log_format,
     )
     require_redis_url("store", settings)
+    from newsdrop.shared.start_checks import store_problems
+
+    refuse_problems("store", store_problems(settings))
     from newsdrop.shared.logging import configure_logging
     from newsdrop.shared.partition_meta import PartitionMismatchError
     from newsdrop.store.app import serve

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 import orjson
@@ -147,6 +148,27 @@ def stats(
     width = max(len(name) for name in rows)
     for name, value in rows.items():
         typer.echo(f"{name.replace('_', ' '):<{width}}  {'-' if value is None else value}")
+
+
+def url(
+    redis_url: ToolRedisUrl = None,
+    state_dir: Annotated[
+        Path | None, setting("state_dir", help="Where a running `up` records its server.")
+    ] = None,
+) -> None:
+    """Print the Redis URL the tools use: REDIS_URL, else the server of a running `up`
+    (its state folder's redis.url). Exit 1 when there is none. For other programs:
+    redis-cli -u "$(newsdrop url)" ..., REDIS_URL="$(newsdrop url)" python subscriber.py"""
+    settings = load_settings("url", redis_url=redis_url, state_dir=state_dir)
+    found = settings.redis_url_value() or read_state_url(settings.state_dir)
+    if found is None:
+        typer.echo(
+            f"newsdrop url: no Redis: REDIS_URL is not set and no `newsdrop up` runs with "
+            f"state folder {settings.state_dir}",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(found)
 
 
 def streams(

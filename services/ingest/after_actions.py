@@ -14,11 +14,9 @@ from newsdrop.ingest.file_stat import FileStat
 from newsdrop.ingest.outcomes import Published, Rejected
 from newsdrop.shared.logging import get_logger
 from newsdrop.shared.settings import AfterAction
+from newsdrop.shared.start_checks import FAILED, PROCESSED
 
 log = get_logger(__name__)
-
-PROCESSED = "processed"
-FAILED = "failed"
 
 # What Redis is (the lead's shared.redis_topology will tell it): a failover can lose
 # acknowledged writes on the last two unless the replicas acknowledged them (WAIT).
