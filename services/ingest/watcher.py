@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat as stat_module
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
 
@@ -24,6 +25,19 @@ log = get_logger(__name__)
 # to a few ms while still grouping bursts.
 DEBOUNCE_MS = 50
 STEP_MS = 1
+# A watch that ran this long was healthy: the next failure starts the back-off from 1 s again.
+HEALTHY_SECONDS = 30.0
+# watchfiles (its Rust side) cannot hand over a path that is not UTF-8: the whole batch of
+# events fails with this message. Not a watcher failure: re-arm at once and rescan (the scan
+# sees the name, with surrogateescape, and dead-letters it once: "file name is not UTF-8").
+UNDECODABLE_PATH = "Unable to decode path"
+
+
+def undecodable_name(exc: BaseException) -> bool:
+    """True when ``exc`` (or any exception grouped in it) is watchfiles' non-UTF-8 path error."""
+    if isinstance(exc, BaseExceptionGroup):
+        return any(undecodable_name(inner) for inner in exc.exceptions)
+    return UNDECODABLE_PATH in str(exc)
 
 
 class Watcher:
@@ -61,22 +75,31 @@ class Watcher:
     async def keep_watching(
         self, stop: asyncio.Event, after_restart: Callable[[], Awaitable[None]]
     ) -> None:
-        """Watch until ``stop``; a failed watch restarts with backoff (1 s doubling to 30 s),
-        then ``after_restart`` (a rescan) finds what changed meanwhile."""
+        """Watch until ``stop``; a failed watch restarts with backoff (1 s doubling to 30 s,
+        back to 1 s after a watch that ran ``HEALTHY_SECONDS``), and once re-armed
+        ``after_restart`` (a rescan) finds what changed meanwhile. A non-UTF-8 file name is
+        no failure: the watch re-arms at once."""
         attempt = 0
+        restarted = False
         while not stop.is_set():
+            started = time.monotonic()
             try:
-                await self.run(stop)
+                await self.run(stop, after_restart if restarted else None)
                 return
-            except Exception as exc:
+            except Exception as exc:  # (watchfiles raises ExceptionGroup, an Exception)
                 self.armed.clear()
-                attempt += 1
+                restarted = True
+                if undecodable_name(exc):
+                    log.info("watcher_rearmed", why="file name is not UTF-8")
+                    continue
+                attempt = 1 if time.monotonic() - started >= HEALTHY_SECONDS else attempt + 1
                 delay = backoff_seconds(attempt, base=1.0, cap=30.0)
                 log.error("watcher_failed", error=str(exc), retry_in=delay)
                 await asyncio.sleep(delay)
-                await after_restart()
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(
+        self, stop: asyncio.Event, once_armed: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         changes_iter = awatch(
             self.inbox,
             watch_filter=self._keep,
@@ -91,6 +114,8 @@ class Watcher:
         await asyncio.sleep(0)
         await asyncio.sleep(0)
         self.armed.set()
+        if once_armed is not None:  # a restart: what came while no watch was armed
+            await once_armed()
         try:
             changes = await first
         except StopAsyncIteration:
