@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import stat as stat_module
 import time
@@ -31,6 +32,22 @@ HEALTHY_SECONDS = 30.0
 # events fails with this message. Not a watcher failure: re-arm at once and rescan (the scan
 # sees the name, with surrogateescape, and dead-letters it once: "file name is not UTF-8").
 UNDECODABLE_PATH = "Unable to decode path"
+# How often the watch checks that the inbox is still the folder it watches (`rm -rf inbox;
+# mkdir inbox` leaves an inotify watch on a deleted folder that never fires again).
+INBOX_CHECK_SECONDS = 0.5
+
+
+class InboxGoneError(Exception):
+    """The watched inbox was deleted or replaced."""
+
+
+def folder_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the folder, None when it is not there (or not a folder)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat_module.S_ISDIR(st.st_mode) else None
 
 
 def undecodable_name(exc: BaseException) -> bool:
@@ -54,6 +71,7 @@ class Watcher:
         self.ready = ready
         self.refuse = refuse
         self.armed = asyncio.Event()
+        self.inbox_missing = False  # readiness: the inbox is gone, waiting for it to return
 
     def relative(self, path: str) -> str | None:
         try:
@@ -86,19 +104,62 @@ class Watcher:
             try:
                 await self.run(stop, after_restart if restarted else None)
                 return
+            except InboxGoneError:
+                self.armed.clear()
+                restarted = True
+                await self._await_inbox(stop)
+                continue
             except Exception as exc:  # (watchfiles raises ExceptionGroup, an Exception)
                 self.armed.clear()
                 restarted = True
                 if undecodable_name(exc):
                     log.info("watcher_rearmed", why="file name is not UTF-8")
                     continue
+                if folder_identity(self.inbox) is None:
+                    await self._await_inbox(stop)
+                    continue
                 attempt = 1 if time.monotonic() - started >= HEALTHY_SECONDS else attempt + 1
                 delay = backoff_seconds(attempt, base=1.0, cap=30.0)
                 log.error("watcher_failed", error=str(exc), retry_in=delay)
                 await asyncio.sleep(delay)
 
+    async def _await_inbox(self, stop: asyncio.Event) -> None:
+        """The inbox is gone: say so (readiness), and wait for a folder there again."""
+        self.inbox_missing = True
+        log.error("inbox_missing", inbox=self.root)
+        while not stop.is_set() and folder_identity(self.inbox) is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), INBOX_CHECK_SECONDS / 5)
+        self.inbox_missing = False
+        self.real_root = await asyncio.to_thread(os.path.realpath, self.inbox)
+        log.info("inbox_back", inbox=self.root)
+
     async def run(
         self, stop: asyncio.Event, once_armed: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        identity = folder_identity(self.inbox)
+        if identity is None:
+            raise InboxGoneError(self.root)
+        local_stop = asyncio.Event()
+        guard = asyncio.create_task(self._guard(identity, stop, local_stop))
+        try:
+            await self._watch(local_stop, once_armed)
+        finally:
+            guard.cancel()
+        if not stop.is_set():
+            raise InboxGoneError(self.root)
+
+    async def _guard(
+        self, identity: tuple[int, int], stop: asyncio.Event, local_stop: asyncio.Event
+    ) -> None:
+        """End the watch on ``stop``, or when the inbox is no longer the folder watched."""
+        while not stop.is_set() and folder_identity(self.inbox) == identity:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), INBOX_CHECK_SECONDS)
+        local_stop.set()
+
+    async def _watch(
+        self, stop: asyncio.Event, once_armed: Callable[[], Awaitable[None]] | None
     ) -> None:
         changes_iter = awatch(
             self.inbox,

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 import time
 from pathlib import Path
 
+import pytest
 import redis
 
 from newsdrop.shared.keys import Keys
+from newsdrop.shared.ops import NotReady
 
 from .ingest_support import corpus_files, entries, ingest_settings, quiet, run, running, until
 
@@ -70,3 +73,32 @@ def test_every_stream_reads_with_decode_responses_after_odd_names(
         for _id, fields in client.xrange(stream):
             assert all(isinstance(value, str) for value in fields.values())
     client.close()
+
+
+def test_inbox_deleted_and_made_again_is_noticed_and_watched_again(
+    tmp_path: Path, corpus: Path, redis_url: str, keys: Keys, redis_client: redis.Redis
+) -> None:
+    """`rm -rf inbox; mkdir inbox` while running, with no periodic rescan: readiness says
+    ``inbox_missing`` meanwhile, then files dropped in the new folder are published (before:
+    the watch stayed on the deleted folder, ready, and new files were never seen)."""
+    inbox = tmp_path / "inbox"
+    one, two = (path.read_bytes() for path in corpus_files(corpus)[:2])
+    settings = ingest_settings(inbox, redis_url, keys, settle_seconds=0.05, rescan_seconds=0)
+
+    async def scenario() -> None:
+        async with running(settings) as service:
+            (inbox / "one.md").write_bytes(one)
+            await until(lambda: redis_client.xlen(keys.ingested) == 1, "the first file")
+            shutil.rmtree(inbox)
+            await until(lambda: service.watcher.inbox_missing, "the deletion noticed", 3.0)
+            with pytest.raises(NotReady) as refused:
+                await service.watcher_ok()
+            assert refused.value.reason == "inbox_missing"
+            inbox.mkdir()
+            await until(lambda: service.watcher.armed.is_set(), "the new inbox watched", 3.0)
+            assert await service.watcher_ok()
+            (inbox / "two.md").write_bytes(two)
+            await until(lambda: redis_client.xlen(keys.ingested) == 2, "a file in the new inbox")
+            await quiet(service, 0.2)
+
+    run(scenario())
