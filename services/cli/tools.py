@@ -4,6 +4,7 @@ or `up`), over every partition (NEWSDROP_PARTITIONS, checked against the one Red
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, TypeAlias
 
@@ -23,6 +24,16 @@ ToolRedisUrl: TypeAlias = Annotated[
     str | None,
     setting("redis_url", help="Redis URL (default: REDIS_URL, else a running `up`)."),
 ]
+
+
+# C0 controls (ESC starts CSI/OSC sequences), DEL and C1 controls (U+009B is a one-character
+# CSI): a title must not retitle the terminal or move its cursor.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character shown as ``\\xNN`` (human output only)."""
+    return _CONTROLS.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
 
 
 def tool_redis_url(settings: Settings) -> str:
@@ -95,7 +106,11 @@ def tail(
         contextlib.closing(follow(client, keys, from_start=from_start)) as changes,
     ):
         for change in changes:
-            typer.echo(orjson.dumps(change.document()).decode() if json_lines else change.line())
+            typer.echo(
+                orjson.dumps(change.document()).decode()
+                if json_lines
+                else terminal_safe(change.line())
+            )
             seen += 1
             if limit is not None and seen >= limit:
                 break
