@@ -21,8 +21,10 @@ from newsdrop.ingest.app import build_app
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.ops import NotReady
 from newsdrop.shared.redis_server import EmbeddedRedis
+from newsdrop.store.app import build as build_store
 
 from .ingest_support import corpus_files, ingest_settings, rename_in, run, running, until
+from .store_support import settings_for
 
 RIGHT = f"right-{uuid.uuid4().hex}"
 WRONG = f"wrong-{uuid.uuid4().hex}"
@@ -71,23 +73,42 @@ def test_wrong_password_is_an_auth_failure_not_an_outage(
         assert RIGHT not in repr(entry) and WRONG not in repr(entry), entry
 
 
-def test_readiness_names_the_reason(tmp_path: Path, keys: Keys, secured: EmbeddedRedis) -> None:
+def test_readiness_names_the_reason_in_both_services(
+    tmp_path: Path, keys: Keys, secured: EmbeddedRedis
+) -> None:
+    """Ingest and the store: 503 with the reason ``redis_auth`` (the store's said only
+    ``redis: false`` and logged ``redis_unavailable``), answered within the check bound."""
     wrong_url = secured.url.replace(RIGHT, WRONG)
     app = build_app(ingest_settings(tmp_path / "inbox", wrong_url, keys))
-
     service = app.context.get("ingest_service")
+    store_app, runtime = build_store(settings_for(keys, wrong_url))
 
-    async def ask() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)  # (not started: only the checks run)
+    async def ask(target: object) -> httpx.Response:
+        transport = httpx.ASGITransport(app=target)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+            return await client.get("/health/ready")
+
+    async def scenario() -> list[httpx.Response]:
+        await service.start()
+        await runtime.start()
         try:
-            async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
-                return await client.get("/health/ready")
+            await until(lambda: service.link.auth_failed, "ingest's refused password")
+            await until(lambda: runtime.auth_failed, "the store's refused password")
+            return [await ask(app), await ask(store_app)]
         finally:
-            await service.redis.aclose()
+            await runtime.stop()
+            await service.stop()
 
-    response = asyncio.run(ask())
-    assert response.status_code == 503
-    body = response.json()
-    assert body["checks"]["redis"] is False
-    assert body["reasons"] == {"redis": "redis_auth"}
-    assert RIGHT not in response.text and WRONG not in response.text
+    with capture_logs() as logs:
+        responses = asyncio.run(scenario())
+    for response in responses:
+        assert response.status_code == 503
+        body = response.json()
+        assert body["checks"]["redis"] is False
+        assert body["reasons"] == {"redis": "redis_auth"}
+        assert RIGHT not in response.text and WRONG not in response.text
+    store_failures = [entry for entry in logs if entry["event"] == "redis_auth_failed"]
+    assert store_failures and all(entry["log_level"] == "error" for entry in store_failures)
+    assert not [entry for entry in logs if entry["event"] == "redis_unavailable"]
+    for entry in logs:
+        assert RIGHT not in repr(entry) and WRONG not in repr(entry), entry
