@@ -67,8 +67,7 @@ def tool_client(command: str, settings: Settings) -> Iterator[tuple[SyncClient, 
     try:
         client = open_sync_client(url, decode_responses=True)
     except redis.ConnectionError as exc:
-        typer.echo(f"newsdrop: cannot reach Redis at {redact_url(url)}: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise redis_failure(command, url, exc) from exc
     try:
         partitions = settings.partitions
         if "partitions" not in settings.model_fields_set:
@@ -78,11 +77,32 @@ def tool_client(command: str, settings: Settings) -> Iterator[tuple[SyncClient, 
     except PartitionMismatchError as exc:
         typer.echo(f"newsdrop {command}: {exc}", err=True)
         raise typer.Exit(2) from exc
-    except redis.ConnectionError as exc:
-        typer.echo(f"newsdrop: cannot reach Redis at {redact_url(url)}: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    except redis.RedisError as exc:
+        if not isinstance(exc, redis.ConnectionError) and not auth_refused(exc):
+            raise
+        raise redis_failure(command, url, exc) from exc
     finally:
         client.close()
+
+
+def auth_refused(exc: BaseException) -> bool:
+    """Redis refused the credentials (wrong or missing password, no permission)."""
+    from newsdrop.shared.retry import ErrorKind, classify
+
+    return classify(exc) is ErrorKind.PERMANENT
+
+
+def redis_failure(command: str, url: str, exc: BaseException) -> typer.Exit:
+    """One line on stderr (the URL without its password), and exit 2."""
+    if auth_refused(exc):
+        typer.echo(
+            f"newsdrop {command}: Redis at {redact_url(url)} refused the credentials "
+            "(wrong or missing password in REDIS_URL)",
+            err=True,
+        )
+    else:
+        typer.echo(f"newsdrop: cannot reach Redis at {redact_url(url)}: {exc}", err=True)
+    return typer.Exit(2)
 
 
 def tail(

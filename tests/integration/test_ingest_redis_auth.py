@@ -8,6 +8,8 @@ waiting meanwhile is published. No password appears in any log line.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,3 +114,26 @@ def test_readiness_names_the_reason_in_both_services(
     assert not [entry for entry in logs if entry["event"] == "redis_unavailable"]
     for entry in logs:
         assert RIGHT not in repr(entry) and WRONG not in repr(entry), entry
+
+
+@pytest.mark.parametrize("password", [WRONG, None], ids=["wrong", "missing"])
+@pytest.mark.parametrize(
+    "command", [["tail", "--limit", "1"], ["get", "https://example.com/a"], ["stats"], ["streams"]]
+)
+def test_tools_say_the_credentials_were_refused_in_one_line(
+    secured: EmbeddedRedis, command: list[str], password: str | None
+) -> None:
+    """Before: "cannot reach Redis" (wrong) or "HELLO must be called..." (missing)."""
+    url = secured.url.replace(f":{RIGHT}@", f":{password}@" if password else "@")
+    result = subprocess.run(
+        [sys.executable, "-m", "newsdrop", *command, "--redis-url", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"newsdrop {command[0]}: Redis at ")
+    assert line.endswith("refused the credentials (wrong or missing password in REDIS_URL)")
+    assert RIGHT not in result.stderr + result.stdout and WRONG not in result.stderr
