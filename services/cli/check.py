@@ -11,7 +11,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from newsdrop.shared.files import walk_candidates
+from newsdrop.shared.files import NameRules, walk_candidates
 from newsdrop.shared.settings import Settings
 
 # (parse is imported by `check` itself: `newsdrop up` starts faster without YAML and URLs)
@@ -55,7 +55,7 @@ def _expand(paths: list[Path], include: str) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(walk_candidates(path, include))
+            files.extend(walk_candidates(path, NameRules(include)))  # (default exclude)
         elif path.exists():
             files.append(path)
         else:

@@ -15,7 +15,7 @@ from watchfiles import Change, awatch
 from newsdrop.ingest.ready_queue import ReadyQueue
 from newsdrop.ingest.scan import Refuse, inside, scan
 from newsdrop.ingest.settler import Settler
-from newsdrop.shared.files import is_candidate_name, is_ignored_name
+from newsdrop.shared.files import NameRules, is_candidate_name, is_ignored_name
 from newsdrop.shared.logging import get_logger
 from newsdrop.shared.retry import backoff_seconds
 
@@ -61,12 +61,12 @@ class Watcher:
     """Turns inotify events (via watchfiles) into settler offers and ready-queue forgets."""
 
     def __init__(
-        self, inbox: Path, include: str, settler: Settler, ready: ReadyQueue, refuse: Refuse
+        self, inbox: Path, names: NameRules, settler: Settler, ready: ReadyQueue, refuse: Refuse
     ) -> None:
         self.inbox = inbox
         self.root = str(inbox)
         self.real_root = os.path.realpath(inbox)
-        self.include = include
+        self.names = names
         self.settler = settler
         self.ready = ready
         self.refuse = refuse
@@ -87,7 +87,7 @@ class Watcher:
         return (
             relative is not None
             and relative != "."
-            and not is_ignored_name(PurePosixPath(relative))
+            and not is_ignored_name(PurePosixPath(relative), self.names)
         )
 
     async def keep_watching(
@@ -204,10 +204,10 @@ class Watcher:
             return
         if stat_module.S_ISDIR(st.st_mode):
             if arrived:  # a folder moved in brings files that raised no events of their own
-                for item in scan(Path(path), self.include, self._refuse_under(relative)):
+                for item in scan(Path(path), self.names, self._refuse_under(relative)):
                     self.settler.offer(f"{relative}/{item.relative}", item.stat, arrived=True)
             return
-        if not is_candidate_name(PurePosixPath(relative), self.include):
+        if not is_candidate_name(PurePosixPath(relative), self.names):
             return
         target = os.path.realpath(path)
         if not inside(target, self.real_root):

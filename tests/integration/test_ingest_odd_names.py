@@ -102,3 +102,32 @@ def test_inbox_deleted_and_made_again_is_noticed_and_watched_again(
             await quiet(service, 0.2)
 
     run(scenario())
+
+
+SIDE_FILES = ["#draft.md#", "draft.md.save", "draft.md~", "draft.part", "draft.crdownload",
+              "draft.tmp", "4913", "sub/#x.md#", "sub/4913"]  # fmt: skip
+
+
+def test_editor_and_download_side_files_are_ignored_by_backfill_watch_and_rescan(
+    tmp_path: Path, corpus: Path, redis_url: str, keys: Keys, redis_client: redis.Redis
+) -> None:
+    """Before: an Emacs draft `#x.md#` (and the others) was published as the article."""
+    inbox = tmp_path / "inbox"
+    article = corpus_files(corpus)[0].read_bytes()
+    for name in SIDE_FILES:  # there at start: the backfill's walk
+        (inbox / "old" / name).parent.mkdir(parents=True, exist_ok=True)
+        (inbox / "old" / name).write_bytes(article)
+    settings = ingest_settings(inbox, redis_url, keys, settle_seconds=0.05, rescan_seconds=0.3)
+
+    async def scenario() -> None:
+        async with running(settings) as service:
+            for name in SIDE_FILES:  # arriving live: the watch, then the periodic rescans
+                (inbox / "new" / name).parent.mkdir(parents=True, exist_ok=True)
+                (inbox / "new" / name).write_bytes(article)
+            (inbox / "new" / "draft.md").write_bytes(article)
+            await until(lambda: redis_client.xlen(keys.ingested) == 1, "the real file")
+            await quiet(service, 1.0)  # three rescans
+
+    run(scenario())
+    assert [fields["path"] for fields in entries(redis_client, keys.ingested)] == ["new/draft.md"]
+    assert redis_client.xlen(keys.rejected) == 0
