@@ -4,7 +4,9 @@ Children are restarted with back-off when they exit, except after a configuratio
 status 2: a setting the child refuses, such as another NEWSDROP_PARTITIONS than Redis holds):
 restarting cannot fix that, so `up` stops everything and exits 2 with the child's message.
 SIGINT/SIGTERM/SIGHUP stop the children with SIGTERM (each finishes its in-flight work within
-graceful_timeout), then the embedded server.
+graceful_timeout), then the embedded server (each child and the server in its own session, so
+a terminal's Ctrl-C reaches `up` alone and the stop order holds). One `up` per state folder
+(``shared.state.up_lock``).
 The command line (``newsdrop.cli.up``) only builds the Settings and calls ``run_up``.
 """
 
@@ -22,7 +24,7 @@ from newsdrop.shared.logging import configure_logging, get_logger
 from newsdrop.shared.redis_server import EmbeddedRedis, NoRedisServerError, redact_url
 from newsdrop.shared.retry import Backoff
 from newsdrop.shared.settings import Settings
-from newsdrop.shared.state import clear_state_url, write_state_url
+from newsdrop.shared.state import AlreadyRunningError, clear_state_url, up_lock, write_state_url
 from newsdrop.supervised_child import Child
 
 SERVICES = ("ingest", "store")
@@ -160,6 +162,17 @@ def child_env(settings: Settings, url: str, inbox: Path, state_dir: Path) -> dic
 
 
 def run_up(settings: Settings) -> int:
+    """``run_pipeline`` holding the state folder's lock (a second `up` there: exit 2)."""
+    state_dir = settings.state_dir.expanduser().resolve()
+    try:
+        with up_lock(state_dir):
+            return run_pipeline(settings)
+    except AlreadyRunningError as exc:
+        sys.stderr.write(f"newsdrop up: {exc}\n")
+        return CONFIG_ERROR
+
+
+def run_pipeline(settings: Settings) -> int:
     """Run the pipeline until a stop signal; the exit status (2: a child refused its
     configuration, and its message was written to stderr).
 

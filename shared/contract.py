@@ -33,9 +33,10 @@ orjson): the parser processes build entries with it.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -131,7 +132,11 @@ class IngestedEntry(ChangelogEntry):
 class RejectedEntry(BaseModel):
     """One entry of ``<prefix>:rejected`` (dead letters)."""
 
-    path: str = Field(description="Path relative to the inbox.")
+    path: str = Field(
+        description="Path relative to the inbox, always valid UTF-8: a byte of the file name "
+        "that is not UTF-8 is written as \\xNN (Python's backslashreplace); path_b64 has "
+        "the exact bytes."
+    )
     reason: str = Field(
         description="not_utf8, too_large, no_front_matter, yaml_error, validation_error, "
         "bad_url, unreadable or store_error."
@@ -140,6 +145,7 @@ class RejectedEntry(BaseModel):
     size: str = Field(description="File size in bytes.")
     sha256: str = Field(description="sha256 of the file bytes (empty when unreadable).")
     at: str = Field(description="ISO 8601 UTC.")
+    path_b64: str = Field(description="The path's file-system bytes, base64 (RFC 4648).")
 
 
 class StoreDeadLetter(RejectedEntry):
@@ -253,12 +259,27 @@ def ingested_fields(
     return {str(name): value for name, value in zip(pairs[::2], pairs[1::2], strict=True)}
 
 
-PathValue = TypeVar("PathValue", str, bytes)
+def printable_path(raw: bytes) -> str:
+    """A file-system path as valid UTF-8: each byte that is not UTF-8 becomes ``\\xNN``."""
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def utf8_text(text: str) -> str:
+    """``text`` as valid UTF-8: a file name's undecodable bytes (surrogateescape, e.g. in an
+    OS error's message) as ``\\xNN``, any other lone surrogate escaped the same way."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return printable_path(text.encode("utf-8", "surrogateescape"))
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def dead_letter(
     *,
-    path: PathValue,
+    path: bytes,
     reason: Reason,
     detail: str,
     size: str,
@@ -266,20 +287,21 @@ def dead_letter(
     at: datetime,
     entry_id: str | None = None,
     article_id: str = "",
-) -> dict[str, PathValue | str]:
+) -> dict[str, str]:
     """Fields of one ``<prefix>:rejected`` entry (a dead letter), in stream order.
 
     Both services write dead letters, with this union of fields:
 
-    * every letter (``DEAD_LETTER_FIELDS``): ``path`` (inbox-relative; ingest writes the
-      file-system bytes, so odd names round-trip), ``reason`` (a ``Reason`` code),
-      ``detail``, ``size`` (decimal, or empty when unknown), ``sha256`` (empty when
-      unreadable), ``at`` (ISO 8601 UTC);
+    * every letter (``DEAD_LETTER_FIELDS``): ``path`` (inbox-relative, always valid UTF-8:
+      bytes that are not UTF-8 as ``\\xNN``), ``reason`` (a ``Reason`` code), ``detail``,
+      ``size`` (decimal, or empty when unknown), ``sha256`` (empty when unreadable), ``at``
+      (ISO 8601 UTC), ``path_b64`` (the path's exact bytes, base64);
     * store letters (``store_error``, ``STORE_DEAD_LETTER_FIELDS``) add ``id`` (the article
       id, empty when the entry had none) and ``entry_id`` (the failed ``ingested`` entry):
       pass ``entry_id`` (and ``article_id``). Ingest letters carry neither.
     """
-    values: list[PathValue | str] = [path, reason.value, detail, size, sha256, utc_iso(at)]
+    values = [printable_path(path), reason.value, utf8_text(detail), size, sha256, utc_iso(at)]
+    values.append(base64.b64encode(path).decode("ascii"))
     names = DEAD_LETTER_FIELDS
     if entry_id is not None:
         values += [article_id, entry_id]

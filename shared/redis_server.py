@@ -111,6 +111,9 @@ class EmbeddedRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=die_with_parent,
+            # Its own session: a terminal's Ctrl-C (SIGINT to the foreground process group)
+            # never reaches it; `up` stops it last, after the services.
+            start_new_session=True,
         )
         self.wait_ready(timeout)
         return self

@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from newsdrop.shared.files import DEFAULT_EXCLUDE, NameRules, check_patterns
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.partitions import MAX_PARTITIONS, MIN_PARTITIONS
 from newsdrop.shared.redis_url_form import check_redis_url
@@ -117,6 +118,11 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="Full rescan interval as a safety net; 0 = off."
     )
     include: str = Field(default="*", min_length=1, description="Glob of file names to pick up.")
+    exclude: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_EXCLUDE),
+        description="Globs of file names never picked up (comma-separated; replaces the "
+        "default list of editor and download side files: " + ",".join(DEFAULT_EXCLUDE) + ").",
+    )
     on_success: AfterAction = Field(
         default=AfterAction.KEEP, description="keep, move or delete published files."
     )
@@ -163,7 +169,16 @@ class Settings(BaseSettings):
         "every trim_seconds, removes older ones).",
     )
 
-    @field_validator("volatile_fields", mode="before")
+    @field_validator("exclude")
+    @classmethod
+    def _file_name_globs(cls, value: list[str]) -> list[str]:
+        return list(check_patterns(tuple(value)))
+
+    @property
+    def name_rules(self) -> NameRules:
+        return NameRules(self.include, tuple(self.exclude))
+
+    @field_validator("volatile_fields", "exclude", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):

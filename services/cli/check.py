@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat as stat_module
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -9,18 +11,51 @@ from typing import Annotated
 import orjson
 import typer
 
-from newsdrop.shared.files import walk_candidates
+from newsdrop.shared.files import NameRules, walk_candidates
 from newsdrop.shared.settings import Settings
 
 # (parse is imported by `check` itself: `newsdrop up` starts faster without YAML and URLs)
 DEFAULT_MAX_BYTES: int = Settings.model_fields["max_file_bytes"].default
 
 
+# The same rules as ingest (ingest/jobs.py): opened without blocking (a FIFO would wait for
+# a writer forever), regular files only (a symlink to /dev/zero is a character device), at
+# most max_bytes + 1 bytes read (more means too_large).
+OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+class NotCheckedError(Exception):
+    """The file cannot be checked: (reason, detail), as ingest would reject or skip it."""
+
+
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes; raises ``NotCheckedError`` for non-regular or too-large files."""
+    try:
+        fd = os.open(path, OPEN_FLAGS)
+    except OSError as exc:
+        raise NotCheckedError("unreadable", exc.strerror or str(exc)) from exc
+    try:
+        if not stat_module.S_ISREG(os.fstat(fd).st_mode):
+            raise NotCheckedError("unreadable", "not a regular file")
+        chunks: list[bytes] = []
+        total = 0
+        while total <= max_bytes and (chunk := os.read(fd, max_bytes + 1 - total)):
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        raise NotCheckedError("unreadable", exc.strerror or str(exc)) from exc
+    finally:
+        os.close(fd)
+    if total > max_bytes:
+        raise NotCheckedError("too_large", f"at least {total} bytes, limit is {max_bytes}")
+    return b"".join(chunks)
+
+
 def _expand(paths: list[Path], include: str) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(walk_candidates(path, include))
+            files.extend(walk_candidates(path, NameRules(include)))  # (default exclude)
         elif path.exists():
             files.append(path)
         else:
@@ -43,9 +78,9 @@ def check(
     rejected = 0
     for path in _expand(paths, include):
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            result: Parsed | tuple[str, str] = ("unreadable", exc.strerror or str(exc))
+            data = read_bounded(path, max_file_bytes)
+        except NotCheckedError as exc:
+            result: Parsed | tuple[str, str] = (exc.args[0], exc.args[1])
         else:
             parsed = parse_article(data, max_bytes=max_file_bytes)
             result = parsed if isinstance(parsed, Parsed) else (parsed.reason, parsed.detail)

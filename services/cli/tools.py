@@ -4,6 +4,7 @@ or `up`), over every partition (NEWSDROP_PARTITIONS, checked against the one Red
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeAlias
@@ -24,6 +25,16 @@ ToolRedisUrl: TypeAlias = Annotated[
     str | None,
     setting("redis_url", help="Redis URL (default: REDIS_URL, else a running `up`)."),
 ]
+
+
+# C0 controls (ESC starts CSI/OSC sequences), DEL and C1 controls (U+009B is a one-character
+# CSI): a title must not retitle the terminal or move its cursor.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character shown as ``\\xNN`` (human output only)."""
+    return _CONTROLS.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
 
 
 def tool_redis_url(settings: Settings) -> str:
@@ -57,8 +68,7 @@ def tool_client(command: str, settings: Settings) -> Iterator[tuple[SyncClient, 
     try:
         client = open_sync_client(url, decode_responses=True)
     except redis.ConnectionError as exc:
-        typer.echo(f"newsdrop: cannot reach Redis at {redact_url(url)}: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise redis_failure(command, url, exc) from exc
     try:
         partitions = settings.partitions
         if "partitions" not in settings.model_fields_set:
@@ -68,11 +78,32 @@ def tool_client(command: str, settings: Settings) -> Iterator[tuple[SyncClient, 
     except PartitionMismatchError as exc:
         typer.echo(f"newsdrop {command}: {exc}", err=True)
         raise typer.Exit(2) from exc
-    except redis.ConnectionError as exc:
-        typer.echo(f"newsdrop: cannot reach Redis at {redact_url(url)}: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    except redis.RedisError as exc:
+        if not isinstance(exc, redis.ConnectionError) and not auth_refused(exc):
+            raise
+        raise redis_failure(command, url, exc) from exc
     finally:
         client.close()
+
+
+def auth_refused(exc: BaseException) -> bool:
+    """Redis refused the credentials (wrong or missing password, no permission)."""
+    from newsdrop.shared.retry import ErrorKind, classify
+
+    return classify(exc) is ErrorKind.PERMANENT
+
+
+def redis_failure(command: str, url: str, exc: BaseException) -> typer.Exit:
+    """One line on stderr (the URL without its password), and exit 2."""
+    if auth_refused(exc):
+        typer.echo(
+            f"newsdrop {command}: Redis at {redact_url(url)} refused the credentials "
+            "(wrong or missing password in REDIS_URL)",
+            err=True,
+        )
+    else:
+        typer.echo(f"newsdrop: cannot reach Redis at {redact_url(url)}: {exc}", err=True)
+    return typer.Exit(2)
 
 
 def tail(
@@ -96,7 +127,11 @@ def tail(
         contextlib.closing(follow(client, keys, from_start=from_start)) as changes,
     ):
         for change in changes:
-            typer.echo(orjson.dumps(change.document()).decode() if json_lines else change.line())
+            typer.echo(
+                orjson.dumps(change.document()).decode()
+                if json_lines
+                else terminal_safe(change.line())
+            )
             seen += 1
             if limit is not None and seen >= limit:
                 break

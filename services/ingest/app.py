@@ -97,7 +97,7 @@ def build_service(
     ready = ReadyQueue()
     settler = Settler(inbox, settings.settle_seconds, ready)
     refusals = Refusals()
-    watcher = Watcher(inbox, settings.include, settler, ready, refusals)
+    watcher = Watcher(inbox, settings.name_rules, settler, ready, refusals)
     parser = ParserPool(parse_config(settings), default_workers(settings.parse_workers))
     flow = BatchFlow(
         config=flow_config(settings, inbox),
@@ -110,7 +110,7 @@ def build_service(
         metrics=metrics,
     )
     backfill = Backfill(
-        BackfillConfig(inbox, settings.include, parsers_from=2 * settings.publish_batch),
+        BackfillConfig(inbox, settings.name_rules, parsers_from=2 * settings.publish_batch),
         settler=settler,
         ready=ready,
         flow=flow,
@@ -131,7 +131,7 @@ def build_service(
         parser=parser,
         flow=flow,
         backfill=backfill,
-        rescanner=Rescanner(inbox, settings.include, settler, ready, refusals),
+        rescanner=Rescanner(inbox, settings.name_rules, settler, ready, refusals),
         refusals=refusals,
         startup=StartupChecks(client, startup_config(settings), lease, topology),
         lease=lease,

@@ -15,6 +15,7 @@ from newsdrop.ingest.metrics import IngestMetrics
 from newsdrop.ingest.ready_queue import ReadyQueue
 from newsdrop.ingest.scan import Found, Refuse, scan
 from newsdrop.ingest.settler import Settler
+from newsdrop.shared.files import NameRules
 from newsdrop.shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -41,7 +42,7 @@ def progress(done: int, total: int, elapsed: float) -> Progress:
 @dataclass(frozen=True, slots=True)
 class BackfillConfig:
     inbox: Path
-    include: str
+    names: NameRules
     parsers_from: int  # start the parser processes once the walk has found this many files
 
 
@@ -106,7 +107,7 @@ class Backfill:
 
             many = (self.config.parsers_from, from_scan_thread)
         config = self.config
-        return await asyncio.to_thread(scan, config.inbox, config.include, self.refuse, many)
+        return await asyncio.to_thread(scan, config.inbox, config.names, self.refuse, many)
 
     async def _follow(self, started: float) -> None:
         """Until every backfill file left the flow, with a progress line every 5 s."""

@@ -31,7 +31,7 @@ class Batch:
         return len(self.published) + len(self.rejected) + len(self.touched) + len(self.forget)
 
 
-def rejected_fields(item: Rejected, at: datetime) -> dict[str, str | bytes]:
+def rejected_fields(item: Rejected, at: datetime) -> dict[str, str]:
     """The dead letter of one rejected file (``shared.contract.dead_letter``)."""
     return dead_letter(
         path=os.fsencode(item.relative),

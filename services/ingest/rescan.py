@@ -8,6 +8,7 @@ from pathlib import Path
 from newsdrop.ingest.ready_queue import ReadyQueue
 from newsdrop.ingest.scan import Refuse, scan
 from newsdrop.ingest.settler import Settler
+from newsdrop.shared.files import NameRules
 from newsdrop.shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -15,17 +16,17 @@ log = get_logger(__name__)
 
 class Rescanner:
     def __init__(
-        self, inbox: Path, include: str, settler: Settler, ready: ReadyQueue, refuse: Refuse
+        self, inbox: Path, names: NameRules, settler: Settler, ready: ReadyQueue, refuse: Refuse
     ) -> None:
         self.inbox = inbox
-        self.include = include
+        self.names = names
         self.settler = settler
         self.ready = ready
         self.refuse = refuse
 
     async def rescan(self, why: str) -> None:
         """One walk (in a thread); files already on their way are left alone."""
-        found = await asyncio.to_thread(scan, self.inbox, self.include, self.refuse)
+        found = await asyncio.to_thread(scan, self.inbox, self.names, self.refuse)
         offered = 0
         for item in found:
             if not (self.ready.busy(item.relative) or self.settler.holds(item.relative)):

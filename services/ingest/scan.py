@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsdrop.ingest.file_stat import FileStat
-from newsdrop.shared.files import is_candidate_file_name
+from newsdrop.shared.files import NameRules, is_candidate_file_name
 from newsdrop.shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -30,7 +30,7 @@ def inside(target: str, real_root: str) -> bool:
 
 def scan(
     inbox: Path,
-    include: str,
+    names: NameRules,
     refuse: Refuse,
     many: tuple[int, Callable[[], None]] | None = None,
 ) -> list[Found]:
@@ -61,7 +61,7 @@ def scan(
                 if entry.is_dir(follow_symlinks=False):
                     stack.append((entry.path, relative + "/"))
                     continue
-                if not is_candidate_file_name(name, include):
+                if not is_candidate_file_name(name, names):
                     continue
                 if entry.is_symlink():
                     target = os.path.realpath(entry.path)

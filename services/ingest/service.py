@@ -44,6 +44,7 @@ log = get_logger(__name__)
 PING_TIMEOUT = 1.0
 RELEASE_TIMEOUT = 1.0  # seconds a graceful stop spends deleting the lease
 REDIS_AUTH = "redis_auth"  # readiness reason: AsyncClient refuses our credentials
+INBOX_MISSING = "inbox_missing"  # readiness reason: the inbox was deleted (watch re-arms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +217,8 @@ class IngestService:
         return answers and self.flow.writable.is_set()  # (the start-up checks passed)
 
     async def watcher_ok(self) -> bool:
+        if self.watcher.inbox_missing:
+            raise NotReady(INBOX_MISSING)
         task = self._tasks.get("watcher")
         return self.watcher.armed.is_set() and task is not None and not task.done()
 

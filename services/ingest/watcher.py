@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import stat as stat_module
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
 
@@ -13,7 +15,7 @@ from watchfiles import Change, awatch
 from newsdrop.ingest.ready_queue import ReadyQueue
 from newsdrop.ingest.scan import Refuse, inside, scan
 from newsdrop.ingest.settler import Settler
-from newsdrop.shared.files import is_candidate_name, is_ignored_name
+from newsdrop.shared.files import NameRules, is_candidate_name, is_ignored_name
 from newsdrop.shared.logging import get_logger
 from newsdrop.shared.retry import backoff_seconds
 
@@ -24,22 +26,52 @@ log = get_logger(__name__)
 # to a few ms while still grouping bursts.
 DEBOUNCE_MS = 50
 STEP_MS = 1
+# A watch that ran this long was healthy: the next failure starts the back-off from 1 s again.
+HEALTHY_SECONDS = 30.0
+# watchfiles (its Rust side) cannot hand over a path that is not UTF-8: the whole batch of
+# events fails with this message. Not a watcher failure: re-arm at once and rescan (the scan
+# sees the name, with surrogateescape, and dead-letters it once: "file name is not UTF-8").
+UNDECODABLE_PATH = "Unable to decode path"
+# How often the watch checks that the inbox is still the folder it watches (`rm -rf inbox;
+# mkdir inbox` leaves an inotify watch on a deleted folder that never fires again).
+INBOX_CHECK_SECONDS = 0.5
+
+
+class InboxGoneError(Exception):
+    """The watched inbox was deleted or replaced."""
+
+
+def folder_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the folder, None when it is not there (or not a folder)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat_module.S_ISDIR(st.st_mode) else None
+
+
+def undecodable_name(exc: BaseException) -> bool:
+    """True when ``exc`` (or any exception grouped in it) is watchfiles' non-UTF-8 path error."""
+    if isinstance(exc, BaseExceptionGroup):
+        return any(undecodable_name(inner) for inner in exc.exceptions)
+    return UNDECODABLE_PATH in str(exc)
 
 
 class Watcher:
     """Turns inotify events (via watchfiles) into settler offers and ready-queue forgets."""
 
     def __init__(
-        self, inbox: Path, include: str, settler: Settler, ready: ReadyQueue, refuse: Refuse
+        self, inbox: Path, names: NameRules, settler: Settler, ready: ReadyQueue, refuse: Refuse
     ) -> None:
         self.inbox = inbox
         self.root = str(inbox)
         self.real_root = os.path.realpath(inbox)
-        self.include = include
+        self.names = names
         self.settler = settler
         self.ready = ready
         self.refuse = refuse
         self.armed = asyncio.Event()
+        self.inbox_missing = False  # readiness: the inbox is gone, waiting for it to return
 
     def relative(self, path: str) -> str | None:
         try:
@@ -55,28 +87,80 @@ class Watcher:
         return (
             relative is not None
             and relative != "."
-            and not is_ignored_name(PurePosixPath(relative))
+            and not is_ignored_name(PurePosixPath(relative), self.names)
         )
 
     async def keep_watching(
         self, stop: asyncio.Event, after_restart: Callable[[], Awaitable[None]]
     ) -> None:
-        """Watch until ``stop``; a failed watch restarts with backoff (1 s doubling to 30 s),
-        then ``after_restart`` (a rescan) finds what changed meanwhile."""
+        """Watch until ``stop``; a failed watch restarts with backoff (1 s doubling to 30 s,
+        back to 1 s after a watch that ran ``HEALTHY_SECONDS``), and once re-armed
+        ``after_restart`` (a rescan) finds what changed meanwhile. A non-UTF-8 file name is
+        no failure: the watch re-arms at once."""
         attempt = 0
+        restarted = False
         while not stop.is_set():
+            started = time.monotonic()
             try:
-                await self.run(stop)
+                await self.run(stop, after_restart if restarted else None)
                 return
-            except Exception as exc:
+            except InboxGoneError:
                 self.armed.clear()
-                attempt += 1
+                restarted = True
+                await self._await_inbox(stop)
+                continue
+            except Exception as exc:  # (watchfiles raises ExceptionGroup, an Exception)
+                self.armed.clear()
+                restarted = True
+                if undecodable_name(exc):
+                    log.info("watcher_rearmed", why="file name is not UTF-8")
+                    continue
+                if folder_identity(self.inbox) is None:
+                    await self._await_inbox(stop)
+                    continue
+                attempt = 1 if time.monotonic() - started >= HEALTHY_SECONDS else attempt + 1
                 delay = backoff_seconds(attempt, base=1.0, cap=30.0)
                 log.error("watcher_failed", error=str(exc), retry_in=delay)
                 await asyncio.sleep(delay)
-                await after_restart()
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def _await_inbox(self, stop: asyncio.Event) -> None:
+        """The inbox is gone: say so (readiness), and wait for a folder there again."""
+        self.inbox_missing = True
+        log.error("inbox_missing", inbox=self.root)
+        while not stop.is_set() and folder_identity(self.inbox) is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), INBOX_CHECK_SECONDS / 5)
+        self.inbox_missing = False
+        self.real_root = await asyncio.to_thread(os.path.realpath, self.inbox)
+        log.info("inbox_back", inbox=self.root)
+
+    async def run(
+        self, stop: asyncio.Event, once_armed: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        identity = folder_identity(self.inbox)
+        if identity is None:
+            raise InboxGoneError(self.root)
+        local_stop = asyncio.Event()
+        guard = asyncio.create_task(self._guard(identity, stop, local_stop))
+        try:
+            await self._watch(local_stop, once_armed)
+        finally:
+            guard.cancel()
+        if not stop.is_set():
+            raise InboxGoneError(self.root)
+
+    async def _guard(
+        self, identity: tuple[int, int], stop: asyncio.Event, local_stop: asyncio.Event
+    ) -> None:
+        """End the watch on ``stop``, or when the inbox is no longer the folder watched."""
+        while not stop.is_set() and folder_identity(self.inbox) == identity:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), INBOX_CHECK_SECONDS)
+        local_stop.set()
+
+    async def _watch(
+        self, stop: asyncio.Event, once_armed: Callable[[], Awaitable[None]] | None
+    ) -> None:
         changes_iter = awatch(
             self.inbox,
             watch_filter=self._keep,
@@ -91,6 +175,8 @@ class Watcher:
         await asyncio.sleep(0)
         await asyncio.sleep(0)
         self.armed.set()
+        if once_armed is not None:  # a restart: what came while no watch was armed
+            await once_armed()
         try:
             changes = await first
         except StopAsyncIteration:
@@ -118,10 +204,10 @@ class Watcher:
             return
         if stat_module.S_ISDIR(st.st_mode):
             if arrived:  # a folder moved in brings files that raised no events of their own
-                for item in scan(Path(path), self.include, self._refuse_under(relative)):
+                for item in scan(Path(path), self.names, self._refuse_under(relative)):
                     self.settler.offer(f"{relative}/{item.relative}", item.stat, arrived=True)
             return
-        if not is_candidate_name(PurePosixPath(relative), self.include):
+        if not is_candidate_name(PurePosixPath(relative), self.names):
             return
         target = os.path.realpath(path)
         if not inside(target, self.real_root):

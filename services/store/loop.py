@@ -23,7 +23,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from newsdrop.shared.cluster_recovery import TOPOLOGY_ERRORS, refresh_topology
 from newsdrop.shared.redis_topology import AsyncClient
-from newsdrop.shared.retry import Backoff
+from newsdrop.shared.retry import Backoff, ErrorKind, classify
 from newsdrop.store.argv_path import ArgvPath
 from newsdrop.store.config import ConsumerConfig, ScheduleConfig
 from newsdrop.store.hot_path import HotPath
@@ -67,6 +67,7 @@ class StoreConsumer:
         self._had_group = False
         self._next_reclaim = 0.0
         self._next_housekeeping = 0.0
+        self.auth_failed = False  # the last failure was Redis refusing our credentials
 
     def stop(self) -> None:
         self._stop.set()
@@ -83,11 +84,15 @@ class StoreConsumer:
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 self.metrics.redis_errors.count(exc)
                 failures += 1
-                await self._retry_later(backoff, "redis_unavailable", exc, failures)
+                self.auth_failed = classify(exc) is ErrorKind.PERMANENT
+                event = "redis_auth_failed" if self.auth_failed else "redis_unavailable"
+                await self._retry_later(backoff, event, exc, failures)
             except RedisError as exc:
                 self.metrics.redis_errors.count(exc)  # NOPERM: an auth error
                 failures += 1
-                await self._retry_later(backoff, "redis_error", exc, failures)
+                self.auth_failed = classify(exc) is ErrorKind.PERMANENT
+                event = "redis_auth_failed" if self.auth_failed else "redis_error"
+                await self._retry_later(backoff, event, exc, failures)
             except Exception as exc:  # a bug must not silently stop consumption: log, retry
                 failures += 1
                 self.log.exception("consumer_loop_error")
@@ -96,6 +101,7 @@ class StoreConsumer:
                 if failures:
                     self.log.info("redis_recovered", failed_attempts=failures)
                 failures = 0
+                self.auth_failed = False
                 backoff.reset()
         self.reading = False
         self.log.info("consumer_stopped")
@@ -110,6 +116,8 @@ class StoreConsumer:
             await refresh_topology(self.redis)
         if isinstance(exc, ResponseError) and is_nogroup(exc):
             self.log.error("consumer_group_missing", stream=self.stream, error=str(exc))
+        elif self.auth_failed and (failures == 1 or failures % 20 == 0):
+            self.log.error(event, error=f"{type(exc).__name__}: {exc}", attempt=failures)
         elif failures == 1 or failures % 20 == 0:
             self.log.warning(event, error=str(exc), attempt=failures)
         delay = backoff.next() if failures > 1 else 0.05

@@ -71,7 +71,7 @@ class Redelivery:
         self, entry_id: str, fields: RawFields, detail: str, deliveries: int
     ) -> None:
         letter = dead_letter(
-            path=field_text(fields, "path"),
+            path=fields.get(b"path", b""),
             reason=Reason.STORE_ERROR,
             detail=f"{detail} (after {deliveries} deliveries)",
             size=field_text(fields, "size"),

@@ -18,10 +18,11 @@ from newsdrop.shared.logging import get_logger
 from newsdrop.shared.ops import NotReady
 from newsdrop.shared.partition_meta import PartitionMismatchError
 from newsdrop.shared.redis_topology import AsyncClient
-from newsdrop.shared.retry import Backoff
+from newsdrop.shared.retry import Backoff, ErrorKind, classify
 from newsdrop.store.loop import StoreConsumer
 from newsdrop.store.metrics import StoreMetrics
 
+REDIS_AUTH = "redis_auth"  # readiness reason: Redis refuses our credentials (as ingest's)
 NOT_READING = "partitions_not_reading"  # readiness reason: ":" and the partitions, e.g. ":0,3"
 
 
@@ -57,6 +58,7 @@ class StoreRuntime:
         self._boot: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.log = get_logger("newsdrop.store")
+        self.auth_failed = False  # the layout check was refused our credentials
 
     async def start(self) -> None:
         self._boot = asyncio.create_task(self._boot_consumers(), name="store-boot")
@@ -89,11 +91,13 @@ class StoreRuntime:
             except (RedisError, OSError) as exc:
                 self.metrics.redis_errors.count(exc)
                 failures += 1
+                self.auth_failed = classify(exc) is ErrorKind.PERMANENT
                 if failures == 1 or failures % 20 == 0:
-                    self.log.warning("redis_unavailable", error=str(exc), attempt=failures)
+                    self._log_failure(exc, failures)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), backoff.next())
             else:
+                self.auth_failed = False
                 self.log.info("partitions_checked", partitions=self.partitions)
                 return self.redis
         return None
@@ -120,7 +124,16 @@ class StoreRuntime:
             await self.redis.aclose()
             self.redis = None
 
+    def _log_failure(self, exc: BaseException, failures: int) -> None:
+        if self.auth_failed:  # (the message is Redis's reply: it never holds the password)
+            self.log.error("redis_auth_failed", error=f"{type(exc).__name__}: {exc}")
+        else:
+            self.log.warning("redis_unavailable", error=str(exc), attempt=failures)
+
     async def redis_ok(self) -> bool:
+        """Redis answers PING; refused credentials fail with the reason ``redis_auth``."""
+        if self.auth_failed or any(consumer.auth_failed for consumer in self.consumers):
+            raise NotReady(REDIS_AUTH)
         return self.redis is not None and bool(await self.redis.ping())
 
     async def consumer_ok(self) -> bool:

@@ -8,6 +8,8 @@ waiting meanwhile is published. No password appears in any log line.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +23,10 @@ from newsdrop.ingest.app import build_app
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.ops import NotReady
 from newsdrop.shared.redis_server import EmbeddedRedis
+from newsdrop.store.app import build as build_store
 
 from .ingest_support import corpus_files, ingest_settings, rename_in, run, running, until
+from .store_support import settings_for
 
 RIGHT = f"right-{uuid.uuid4().hex}"
 WRONG = f"wrong-{uuid.uuid4().hex}"
@@ -74,26 +78,73 @@ def test_wrong_password_is_an_auth_failure_not_an_outage(
         assert RIGHT not in repr(entry) and WRONG not in repr(entry), entry
 
 
-def test_readiness_names_the_reason(tmp_path: Path, keys: Keys, secured: EmbeddedRedis) -> None:
+def test_readiness_names_the_reason_in_both_services(
+    tmp_path: Path, keys: Keys, secured: EmbeddedRedis
+) -> None:
+    """Ingest and the store: 503 with the reason ``redis_auth`` (the store's said only
+    ``redis: false`` and logged ``redis_unavailable``), answered within the check bound."""
     wrong_url = secured.url.replace(RIGHT, WRONG)
     app = build_app(ingest_settings(tmp_path / "inbox", wrong_url, keys))
-
     service = app.context.get("ingest_service")
+    store_app, runtime = build_store(settings_for(keys, wrong_url))
 
-    async def ask() -> tuple[httpx.Response, str]:
-        transport = httpx.ASGITransport(app=app)  # (not started: only the checks run)
+    async def ask(target: object) -> httpx.Response:
+        transport = httpx.ASGITransport(app=target)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+            return await client.get("/health/ready")
+
+    async def scrape(target: object) -> str:
+        transport = httpx.ASGITransport(app=target)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+            return (await client.get("/metrics")).text
+
+    async def scenario() -> tuple[list[httpx.Response], str]:
+        await service.start()
+        await runtime.start()
         try:
-            async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
-                return await client.get("/health/ready"), (await client.get("/metrics")).text
+            await until(lambda: service.link.auth_failed, "ingest's refused password")
+            await until(lambda: runtime.auth_failed, "the store's refused password")
+            return [await ask(app), await ask(store_app)], await scrape(app)
         finally:
-            await service.redis.aclose()
+            await runtime.stop()
+            await service.stop()
 
-    response, metrics = asyncio.run(ask())
+    with capture_logs() as logs:
+        responses, metrics = asyncio.run(scenario())
     # a scrape runs the same checks: Prometheus sees the failing one
     assert "newsdrop_ready 0.0" in metrics
     assert 'newsdrop_ready_check{check="redis"} 0.0' in metrics
-    assert response.status_code == 503
-    body = response.json()
-    assert body["checks"]["redis"] is False
-    assert body["reasons"] == {"redis": "redis_auth"}
-    assert RIGHT not in response.text and WRONG not in response.text
+    for response in responses:
+        assert response.status_code == 503
+        body = response.json()
+        assert body["checks"]["redis"] is False
+        assert body["reasons"] == {"redis": "redis_auth"}
+        assert RIGHT not in response.text and WRONG not in response.text
+    store_failures = [entry for entry in logs if entry["event"] == "redis_auth_failed"]
+    assert store_failures and all(entry["log_level"] == "error" for entry in store_failures)
+    assert not [entry for entry in logs if entry["event"] == "redis_unavailable"]
+    for entry in logs:
+        assert RIGHT not in repr(entry) and WRONG not in repr(entry), entry
+
+
+@pytest.mark.parametrize("password", [WRONG, None], ids=["wrong", "missing"])
+@pytest.mark.parametrize(
+    "command", [["tail", "--limit", "1"], ["get", "https://example.com/a"], ["stats"], ["streams"]]
+)
+def test_tools_say_the_credentials_were_refused_in_one_line(
+    secured: EmbeddedRedis, command: list[str], password: str | None
+) -> None:
+    """Before: "cannot reach Redis" (wrong) or "HELLO must be called..." (missing)."""
+    url = secured.url.replace(f":{RIGHT}@", f":{password}@" if password else "@")
+    result = subprocess.run(
+        [sys.executable, "-m", "newsdrop", *command, "--redis-url", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"newsdrop {command[0]}: Redis at ")
+    assert line.endswith("refused the credentials (wrong or missing password in REDIS_URL)")
+    assert RIGHT not in result.stderr + result.stdout and WRONG not in result.stderr

@@ -27,7 +27,7 @@ from .ingest_support import (
 )
 
 REJECTS = Path(__file__).resolve().parents[1] / "data" / "rejects"
-REJECTED_FIELDS = {"path", "reason", "detail", "size", "sha256", "at"}
+REJECTED_FIELDS = {"path", "reason", "detail", "size", "sha256", "at", "path_b64"}
 
 
 def test_every_reason_code_is_dead_lettered_and_the_service_keeps_working(

@@ -175,3 +175,24 @@ def test_retract_from_a_file_and_stdin(
     assert (result.exit_code, result.stdout) == (0, f"published retraction of {urls[1]}\n")
     drain(settings_for(keys, redis_url))
     assert redis_client.zcard(keys.tombstones) == 2
+
+
+def test_tail_escapes_terminal_controls_in_human_output_only(
+    redis_url: str, redis_client: redis.Redis, keys: Keys
+) -> None:
+    """A title with OSC (retitle the terminal), CSI, BEL and a C1 CSI: shown as \\xNN by
+    ``tail``, kept as they are by ``tail --json`` (before: printed raw)."""
+    title = "\x1b]0;pwned\x07 \x1b[2J red\x9b31m"
+    escaped = title.encode("unicode_escape").decode("ascii").replace('"', '\\"')
+    article = (
+        f'---\ntitle: "{escaped}"\nwebUrl: https://example.com/controls\n'
+        "publicationDate: 2024-01-01T00:00:00Z\n---\nbody\n"
+    )
+    redis_client.xadd(keys.ingested, entry_fields(article.encode(), "controls.md", 1))
+    drain(settings_for(keys, redis_url))
+    code, out, _ = run(redis_url, keys, "tail", "--from-start", "--limit", "1")
+    assert code == 0
+    assert not any(ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F for char in out.rstrip("\n"))
+    assert out.startswith("\\x1b]0;pwned\\x07 \\x1b[2J red\\x9b31m  https://example.com/")
+    code, out, _ = run(redis_url, keys, "tail", "--from-start", "--json", "--limit", "1")
+    assert orjson.loads(out)["article"]["title"] == title

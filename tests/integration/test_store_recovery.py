@@ -160,9 +160,11 @@ def test_poison_messages_are_dead_lettered_after_max_deliveries(
         "size",
         "sha256",
         "at",
+        "path_b64",
         "id",
         "entry_id",
     }
+    assert letters[malformed]["path_b64"] == "YnJva2VuLm1k"  # base64 of b"broken.md"
     assert redis_client.xpending(keys.ingested, STORE_GROUP)["pending"] == 0
     assert redis_client.xlen(keys.articles) == 19  # the 19 healthy ones all applied
     assert metric(worker, "dead_lettered") == 2

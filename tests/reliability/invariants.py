@@ -57,7 +57,7 @@ from newsdrop.shared.version import version_string
 
 # Keys the ingest adds to the article JSON on top of the file's own fields (wire.article_json).
 ADDED_ARTICLE_KEYS = ("id", "url", "source", "ingestedAt")
-REJECTED_FIELDS = ("path", "reason", "detail", "size", "sha256", "at")
+REJECTED_FIELDS = ("path", "reason", "detail", "size", "sha256", "at", "path_b64")
 ANY_REASON = "*"
 
 Layout = Keys | Sequence[Keys]  # one partition's keys, or every partition's in order

@@ -188,7 +188,7 @@ def test_hostile_catalogue_end_to_end(world: World, figures: Callable[..., None]
         bad_name = os.fsdecode(b"hostile/name-\xff.md")
         (world.inbox.root / bad_name).write_bytes(world.factory.article(951))
         world.rejections.append(
-            (b"hostile/name-\xff.md".decode("utf-8", "replace"), ("unreadable",), True)
+            (b"hostile/name-\xff.md".decode("utf-8", "backslashreplace"), ("unreadable",), True)
         )
         # Good files right after: the pipeline must still be working.
         good = [world.drop(f"after/{n}.md", world.factory.article(n)) for n in range(20)]

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,28 @@ def test_broken_symlink_in_folder_is_unreadable(tmp_path: Path) -> None:
     result = run_check(str(tmp_path))
     assert result.returncode == 1
     assert result.stdout.startswith(f"REJECT unreadable {tmp_path / 'gone.md'}: ")
+
+
+def test_fifo_and_symlink_to_dev_zero_follow_ingests_rules(tmp_path: Path) -> None:
+    """Before: a FIFO hung `check` forever, a link to /dev/zero was read without limit."""
+    fifo = tmp_path / "pipe.md"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.md"
+    zero.symlink_to("/dev/zero")
+    started = time.monotonic()
+    result = run_check("--json", str(fifo), str(zero))
+    assert time.monotonic() - started < 20
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 1
+    assert [(r["path"], r["reason"], r["detail"]) for r in records] == [
+        (str(fifo), "unreadable", "not a regular file"),
+        (str(zero), "unreadable", "not a regular file"),
+    ]
+
+
+def test_large_file_is_read_no_further_than_the_limit(tmp_path: Path) -> None:
+    big = tmp_path / "big.md"
+    big.write_bytes(b"x" * 5000)
+    record = json.loads(run_check("--json", "--max-file-bytes", "1000", str(big)).stdout)
+    expected = ("too_large", "at least 1001 bytes, limit is 1000")
+    assert (record["reason"], record["detail"]) == expected

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,7 +57,7 @@ def test_field_lists_of_every_stream() -> None:
         *CHANGELOG_FIELDS,
         *("path", "mtime_ns", "size", "sha256", "ingested_at"),
     ) == INGESTED_FIELDS
-    assert DEAD_LETTER_FIELDS == ("path", "reason", "detail", "size", "sha256", "at")
+    assert DEAD_LETTER_FIELDS == ("path", "reason", "detail", "size", "sha256", "at", "path_b64")
     assert (*DEAD_LETTER_FIELDS, "id", "entry_id") == STORE_DEAD_LETTER_FIELDS
 
 
@@ -91,16 +93,17 @@ def test_one_dead_letter_builder_for_both_services() -> None:
         at=at,
     )
     assert ingest == {
-        "path": b"in/caf\xc3\xa9.md",
+        "path": "in/café.md",
         "reason": "yaml_error",
         "detail": "line 2",
         "size": "12",
         "sha256": "ef" * 32,
         "at": "2026-03-04T05:06:07.890Z",
+        "path_b64": "aW4vY2Fmw6kubWQ=",
     }
     assert tuple(ingest) == DEAD_LETTER_FIELDS
     store = dead_letter(
-        path="a.md",
+        path=b"a.md",
         reason=Reason.STORE_ERROR,
         detail="boom (after 5 deliveries)",
         size="",
@@ -145,3 +148,22 @@ def test_settings_tables_in_docs_are_fresh() -> None:
         text = path.read_text()
         assert SETTINGS_START in text, f"{path} has no settings table markers"
         assert with_settings_table(text) == text, f"settings table in {path} is stale: make docs"
+
+
+def test_dead_letter_fields_are_utf8_whatever_the_file_name() -> None:
+    """A name that is not UTF-8 is escaped in ``path`` (and in an OS error's ``detail``); the
+    exact bytes are in ``path_b64``."""
+    raw = b"bad-\xff\xfe.md"
+    letter = dead_letter(
+        path=raw,
+        reason=Reason.UNREADABLE,
+        detail=f"[Errno 13] Permission denied: '{os.fsdecode(raw)}'",
+        size="",
+        sha256="",
+        at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    assert letter["path"] == "bad-\\xff\\xfe.md"
+    assert letter["detail"] == "[Errno 13] Permission denied: 'bad-\\xff\\xfe.md'"
+    assert base64.b64decode(letter["path_b64"]) == raw
+    for value in letter.values():
+        value.encode("utf-8")  # strict: raises on a surrogate

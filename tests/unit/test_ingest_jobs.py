@@ -16,6 +16,7 @@ from newsdrop.ingest.lease_probe import writer_open
 from newsdrop.ingest.outcomes import FileOutcome, Published, Rejected, Skipped, Touched, Unsettled
 from newsdrop.ingest.parser_pool import POOL_MIN_JOBS, ParserPool
 from newsdrop.ingest.scan import scan
+from newsdrop.shared.files import NameRules
 from newsdrop.shared.keys import partition_keys
 from newsdrop.shared.parse import Reason
 from newsdrop.shared.partitions import partition_of_article
@@ -144,7 +145,7 @@ def test_scan_ignores_hidden_temp_and_escaping_links_oldest_first(tmp_path: Path
     (inbox / "dir-link").symlink_to(tmp_path)
     os.mkfifo(inbox / "fifo.md")
     refused: list[str] = []
-    found = scan(inbox, "*", lambda relative, target: refused.append(relative))
+    found = scan(inbox, NameRules(), lambda relative, target: refused.append(relative))
     assert [item.relative for item in found] == ["sub/old.md", "mid.md", "new.md"]
     assert sorted(refused) == ["dir-link", "escape.md"]  # links out of the inbox
 
@@ -154,7 +155,7 @@ def test_scan_include_pattern(tmp_path: Path, include: str, names: list[str]) ->
     for index, name in enumerate(("a.md", "b.txt")):
         (tmp_path / name).write_bytes(b"x")
         os.utime(tmp_path / name, ns=(index, index))
-    assert [item.relative for item in scan(tmp_path, include, lambda *_: None)] == names
+    assert [item.relative for item in scan(tmp_path, NameRules(include), lambda *_: None)] == names
 
 
 def test_scan_says_once_when_it_has_found_many(tmp_path: Path) -> None:
@@ -162,10 +163,11 @@ def test_scan_says_once_when_it_has_found_many(tmp_path: Path) -> None:
         (tmp_path / f"{n}.md").write_bytes(b"x")
     (tmp_path / "skip.tmp").write_bytes(b"x")
     calls: list[int] = []
-    found = scan(tmp_path, "*", lambda *_: None, (3, lambda: calls.append(1)))
+    found = scan(tmp_path, NameRules(), lambda *_: None, (3, lambda: calls.append(1)))
     assert len(found) == 5
     assert calls == [1]
-    assert scan(tmp_path, "*", lambda *_: None, (6, lambda: calls.append(2))) and calls == [1]
+    assert scan(tmp_path, NameRules(), lambda *_: None, (6, lambda: calls.append(2)))
+    assert calls == [1]
 
 
 def test_changed_since_it_settled_goes_back_to_settling(tmp_path: Path) -> None:
