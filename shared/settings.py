@@ -100,6 +100,12 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(
         default=1024 * 1024, gt=0, description="Files larger than this are rejected (too_large)."
     )
+    max_future_seconds: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="Article timestamps more than this many seconds ahead of now are "
+        "rejected (validation_error), so a wrong year cannot lock an article.",
+    )
     volatile_fields: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["secured"],
         description="Top-level fields left out of the content hash (comma-separated).",

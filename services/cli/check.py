@@ -14,6 +14,7 @@ from newsdrop.shared.settings import Settings
 
 # (parse is imported by `check` itself: `newsdrop up` starts faster without YAML and URLs)
 DEFAULT_MAX_BYTES: int = Settings.model_fields["max_file_bytes"].default
+DEFAULT_MAX_FUTURE: float = Settings.model_fields["max_future_seconds"].default
 
 
 def _expand(paths: list[Path], include: str) -> list[Path]:
@@ -36,9 +37,17 @@ def check(
         int, typer.Option(help="Reject files larger than this (too_large).")
     ] = DEFAULT_MAX_BYTES,
     include: Annotated[str, typer.Option(help="Glob of file names to check in folders.")] = "*",
+    max_future_seconds: Annotated[
+        float,
+        typer.Option(min=0, help="Reject article timestamps this far ahead of now (seconds)."),
+    ] = DEFAULT_MAX_FUTURE,
 ) -> None:
     """Validate article files without Redis. Exit 0: all OK, 1: some rejected, 2: usage."""
-    from newsdrop.shared.parse import Parsed, parse_article
+    from datetime import UTC, datetime
+
+    from newsdrop.shared.parse import FutureLimit, Parsed, parse_article
+
+    future = FutureLimit(datetime.now(UTC), max_future_seconds)
 
     rejected = 0
     for path in _expand(paths, include):
@@ -47,7 +56,7 @@ def check(
         except OSError as exc:
             result: Parsed | tuple[str, str] = ("unreadable", exc.strerror or str(exc))
         else:
-            parsed = parse_article(data, max_bytes=max_file_bytes)
+            parsed = parse_article(data, max_bytes=max_file_bytes, future=future)
             result = parsed if isinstance(parsed, Parsed) else (parsed.reason, parsed.detail)
         if isinstance(result, Parsed):
             record = {

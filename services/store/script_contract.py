@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from newsdrop.shared.contract import DELETED_FIELD, FLAG, FORCED_FIELD, OP_FIELD, OP_RETRACT
-from newsdrop.shared.version import Decision, version_string
+from newsdrop.shared.version import EPOCH, Decision, version_string
 
 # The version format, read off version_string itself: "<18 digits>.<20 digits>.<hash>".
-_VERSION_PREFIX = version_string(None, 0, "")
+_VERSION_PREFIX = version_string(EPOCH, 0, "")
 VERSION_HASH_OFFSET = len(_VERSION_PREFIX)  # 0-based: the content hash is version[40:]
 TIMESTAMP_DIGITS = _VERSION_PREFIX.index(".")  # 18, then a dot
 MTIME_DIGITS = VERSION_HASH_OFFSET - TIMESTAMP_DIGITS - 2  # 20, then a dot

@@ -89,3 +89,13 @@ def test_broken_symlink_in_folder_is_unreadable(tmp_path: Path) -> None:
     result = run_check(str(tmp_path))
     assert result.returncode == 1
     assert result.stdout.startswith(f"REJECT unreadable {tmp_path / 'gone.md'}: ")
+
+
+def test_a_timestamp_too_far_ahead_is_rejected_like_ingest_does(tmp_path: Path) -> None:
+    path = tmp_path / "typo.md"
+    path.write_text("---\ntitle: T\nwebUrl: https://e.com/a\npublishedDateTime: 2626-01-01\n---\n")
+    result = run_check(str(path))
+    assert result.returncode == 1
+    assert result.stdout.startswith("REJECT validation_error ")
+    assert "publishedDateTime: 2626-01-01" in result.stdout
+    assert run_check(str(path), "--max-future-seconds", str(700 * 365 * 86_400)).returncode == 0
