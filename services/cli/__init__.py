@@ -9,6 +9,7 @@ the benchmark. Heavy imports stay inside the commands: `newsdrop up` starts fast
     store   newsdrop.cli.store   the store service (newsdrop.store.app)
     tail, get, stats, streams    newsdrop.cli.tools: read the store's keys
     retract newsdrop.cli.retract take articles down (newsdrop.store.retract)
+    republish newsdrop.cli.republish  publish files as forced versions (newsdrop.store.republish)
     up      newsdrop.cli.up      Redis + both services, supervised (newsdrop.supervisor)
     bench   newsdrop.cli.bench   the benchmark (newsdrop.bench; the `bench` extra)
 """
@@ -20,6 +21,7 @@ import typer
 from newsdrop.cli.bench import bench
 from newsdrop.cli.check import check
 from newsdrop.cli.ingest import ingest
+from newsdrop.cli.republish import republish
 from newsdrop.cli.retract import retract
 from newsdrop.cli.store import store
 from newsdrop.cli.tools import get, stats, streams, tail
@@ -38,7 +40,7 @@ def _root() -> None:
     """newsdrop: ingest article files, dedupe them, publish a compacted changelog."""
 
 
-for command in (check, ingest, store, tail, get, retract, stats, streams, up, bench):
+for command in (check, ingest, store, tail, get, retract, republish, stats, streams, up, bench):
     app.command()(command)
 
 
