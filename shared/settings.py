@@ -21,6 +21,11 @@ class AfterAction(StrEnum):
     DELETE = "delete"
 
 
+class OnDelete(StrEnum):
+    IGNORE = "ignore"
+    RETRACT = "retract"
+
+
 class LogFormat(StrEnum):
     AUTO = "auto"
     JSON = "json"
@@ -125,6 +130,12 @@ class Settings(BaseSettings):
     )
     on_failure: AfterAction = Field(
         default=AfterAction.KEEP, description="keep or move rejected files."
+    )
+    on_delete: OnDelete = Field(
+        default=OnDelete.IGNORE,
+        description="ignore or retract: deleting the file that provided an article's current "
+        "version retracts it (retract), unless another inbox file provides it: that one is "
+        "published instead. Ingest's own move/delete and renames never count.",
     )
     move_dir: Path | None = Field(
         default=None, description="Where `move` puts files (default <inbox>/.newsdrop)."

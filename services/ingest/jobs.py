@@ -32,6 +32,7 @@ class Job(Compact):
     path: str  # absolute
     known_sha256: str | None  # the ledger's digest when the size matches
     expected: FileStat | None = None  # the stat that was judged complete (settled)
+    known_id: str = ""  # the ledger's article id (kept when the bytes are the same)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,7 @@ def process(job: Job, config: ParseConfig) -> FileOutcome:
     ):
         return Unsettled(job.relative)
     if job.known_sha256 == sha256:
-        return Touched(job.relative, stat, sha256)
+        return Touched(job.relative, stat, sha256, job.known_id)
     if not encoded_name:
         return Rejected(job.relative, stat, sha256, Reason.UNREADABLE, "file name is not UTF-8")
     if data is None:

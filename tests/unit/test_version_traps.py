@@ -51,6 +51,10 @@ def test_a_later_undated_edit_wins_over_an_older_dated_version() -> None:
     # ... and a dated version published after the undated file was written wins over it
     later = version_string(NOW + timedelta(minutes=1), edit_file_ns, "cc")
     assert decide(later, "cc", undated, "bb") is Decision.APPLY
+    # ... but one dated before the undated file's time is stale (documented: set
+    # updatedDateTime, or republish --force)
+    earlier = version_string(NOW - timedelta(days=1), edit_file_ns + 10**9, "ee")
+    assert decide(earlier, "ee", undated, "bb") is Decision.STALE
     # ... while an undated copy written before the dated version's time stays stale
     older_copy = version_string(None, int(dated_at.timestamp() * 1e9) - 3_600 * 10**9, "dd")
     assert decide(older_copy, "dd", dated, "aa") is Decision.STALE
