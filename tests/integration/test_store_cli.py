@@ -156,3 +156,22 @@ def test_tail_prints_a_tombstone_distinctly_and_json_as_is(
     code, out, _ = run(redis_url, keys, "stats", "--json")
     counts = orjson.loads(out)
     assert (counts["articles"], counts["retracted"], counts["tombstones"]) == (4, 1, 1)
+
+
+def test_retract_from_a_file_and_stdin(
+    loaded: list[Path], redis_url: str, redis_client: redis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    urls = [str(f["url"]) for f in (file_fields(p) for p in loaded[1:3])]
+    listing = tmp_path / "urls.txt"
+    listing.write_text(f"# taken down\n{urls[0]}\n\nnot a url\n")
+    args = ["retract", "--from-file", str(listing), "--wait", "0", "--redis-url", redis_url]
+    result = CliRunner().invoke(app, [*args, "--prefix", keys.prefix], catch_exceptions=False)
+    assert result.exit_code == 2 and "not a url" in result.stderr  # the good one still goes
+    assert result.stdout == f"published retraction of {urls[0]}\n"
+    args = ["retract", "--from-file", "-", "--wait", "0", "--redis-url", redis_url]
+    result = CliRunner().invoke(
+        app, [*args, "--prefix", keys.prefix], input=f"{urls[1]}\n", catch_exceptions=False
+    )
+    assert (result.exit_code, result.stdout) == (0, f"published retraction of {urls[1]}\n")
+    drain(settings_for(keys, redis_url))
+    assert redis_client.zcard(keys.tombstones) == 2
