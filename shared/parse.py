@@ -6,7 +6,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from newsdrop.shared.fast_yaml import fast_load
-from newsdrop.shared.model import MAX_EXTRA_FIELDS, Article
+from newsdrop.shared.model import MAX_EXTRA_FIELDS, TIMESTAMP_FIELDS, Article
 from newsdrop.shared.urls import CREDENTIALS, BadUrlError, article_id, has_userinfo
 from newsdrop.shared.yaml_loader import load_yaml
 
@@ -127,18 +127,51 @@ def _validation_detail(exc: ValidationError) -> str:
     return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
 
 
+@dataclass(frozen=True, slots=True)
+class FutureLimit:
+    """Article timestamps later than ``now + max_future_seconds`` are rejected (a typo such as
+    year 2626 would otherwise win over every correction). Passed in: parsing stays pure."""
+
+    now: datetime
+    max_future_seconds: float  # NEWSDROP_MAX_FUTURE_SECONDS (its default: shared.settings)
+
+    def latest(self) -> datetime:
+        return self.now + timedelta(seconds=self.max_future_seconds)
+
+
+def future_timestamp(article: Article, limit: FutureLimit) -> Rejection | None:
+    """The rejection of the first timestamp field beyond ``limit``, or None."""
+    latest = limit.latest()
+    for name in TIMESTAMP_FIELDS:
+        value: datetime | None = getattr(article, name)
+        if value is not None and value > latest:
+            alias = Article.model_fields[name].alias or name
+            detail = (
+                f"{alias}: {value.isoformat()} is more than {limit.max_future_seconds:g} s "
+                f"ahead of now ({limit.now.isoformat(timespec='seconds')}; "
+                "NEWSDROP_MAX_FUTURE_SECONDS)"
+            )
+            return Rejection(Reason.VALIDATION_ERROR, detail)
+    return None
+
+
 def parse_article(
     data: bytes,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     volatile_fields: Iterable[str] = DEFAULT_VOLATILE_FIELDS,
+    future: FutureLimit | None = None,
 ) -> Parsed | Rejection:
     """Parse one article file's bytes. Never raises for bad input: returns a ``Rejection``.
 
     YAML goes through the fast path (``fast_yaml``) when it can prove PyYAML's result, else
-    through PyYAML's C safe loader: the result is the same either way.
+    through PyYAML's C safe loader: the result is the same either way. With ``future``, a
+    timestamp too far ahead is a ``validation_error`` (ingest and ``check`` pass it).
     """
-    return _parse(data, max_bytes=max_bytes, volatile_fields=volatile_fields, fast=True)
+    result = _parse(data, max_bytes=max_bytes, volatile_fields=volatile_fields, fast=True)
+    if future is not None and isinstance(result, Parsed):
+        return future_timestamp(result.article, future) or result
+    return result
 
 
 def parse_article_reference(

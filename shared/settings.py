@@ -23,6 +23,11 @@ class AfterAction(StrEnum):
     DELETE = "delete"
 
 
+class OnDelete(StrEnum):
+    IGNORE = "ignore"
+    RETRACT = "retract"
+
+
 class LogFormat(StrEnum):
     AUTO = "auto"
     JSON = "json"
@@ -104,6 +109,12 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(
         default=1024 * 1024, gt=0, description="Files larger than this are rejected (too_large)."
     )
+    max_future_seconds: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="Article timestamps more than this many seconds ahead of now are "
+        "rejected (validation_error), so a wrong year cannot lock an article.",
+    )
     volatile_fields: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["secured"],
         description="Top-level fields left out of the content hash (comma-separated).",
@@ -128,6 +139,12 @@ class Settings(BaseSettings):
     )
     on_failure: AfterAction = Field(
         default=AfterAction.KEEP, description="keep or move rejected files."
+    )
+    on_delete: OnDelete = Field(
+        default=OnDelete.IGNORE,
+        description="ignore or retract: deleting the file that provided an article's current "
+        "version retracts it (retract), unless another inbox file provides it: that one is "
+        "published instead. Ingest's own move/delete and renames never count.",
     )
     move_dir: Path | None = Field(
         default=None, description="Where `move` puts files (default <inbox>/.newsdrop)."

@@ -37,6 +37,8 @@ _SIMPLE_URL = re.compile(
     re.DOTALL,
 )
 
+ARTICLE_ID_HEX = 32  # an article id: the first 32 lowercase hex digits of sha256(url)
+
 
 # A URL with userinfo ("scheme://user:password@host", or "//user@host"): the authority, up to
 # the first "/", "?" or "#", holds an "@". Such a URL is refused wherever it is in an article
@@ -136,7 +138,7 @@ def canonical_url_reference(url: str) -> str:
 
 def article_id(canonical: str) -> str:
     """First 32 hex characters of sha256 of the canonical URL."""
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:ARTICLE_ID_HEX]
 
 
 def id_for_url(url: str) -> str:

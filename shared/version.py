@@ -11,6 +11,8 @@ from enum import StrEnum
 
 EPOCH = datetime(1, 1, 1, tzinfo=UTC)
 _MAX_MTIME_NS = 10**20 - 1
+# µs from 0001-01-01 to 1970-01-01: a file time (ns since the Unix epoch) as a timestamp.
+_UNIX_EPOCH_MICROS = (datetime(1970, 1, 1, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
 
 
 class Decision(StrEnum):
@@ -26,9 +28,17 @@ class Decision(StrEnum):
 
 
 def version_string(timestamp: datetime | None, mtime_ns: int, content_hash: str) -> str:
-    """Sortable version: ``<µs since 0001-01-01, 18 digits>.<mtime_ns, 20 digits>.<hash>``."""
-    micros = 0 if timestamp is None else (timestamp - EPOCH) // timedelta(microseconds=1)
+    """Sortable version: ``<µs since 0001-01-01, 18 digits>.<mtime_ns, 20 digits>.<hash>``.
+
+    An undated article (no ``publishedDateTime``/``updatedDateTime``/``modifiedDateTime``)
+    takes its file time as the time component, so a later undated edit wins over an older
+    dated version (docs/architecture.md, "The version rule's cases").
+    """
     mtime = min(max(mtime_ns, 0), _MAX_MTIME_NS)
+    if timestamp is None:
+        micros = _UNIX_EPOCH_MICROS + mtime // 1000
+    else:
+        micros = (timestamp - EPOCH) // timedelta(microseconds=1)
     return f"{micros:018d}.{mtime:020d}.{content_hash}"
 
 

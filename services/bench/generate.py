@@ -23,7 +23,8 @@ _URL_LINE = re.compile(
     r"(?P<rest>.*?)(?P=q)[ \t]*$",
     re.MULTILINE,
 )
-REVERSION_STAMP = "2030-01-01T{hour:02d}:{minute:02d}:00Z"
+# (after every corpus article, and in the past: later ones are rejected, max_future_seconds)
+REVERSION_STAMP = "2025-01-01T{hour:02d}:{minute:02d}:00Z"
 
 
 class CorpusError(RuntimeError):

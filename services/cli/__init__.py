@@ -10,6 +10,7 @@ the benchmark. Heavy imports stay inside the commands: `newsdrop up` starts fast
     tail, get, stats, streams    newsdrop.cli.tools: read the store's keys
     retract newsdrop.cli.retract take articles down (newsdrop.store.retract)
     url     newsdrop.cli.tools   the Redis URL of REDIS_URL or a running `up`
+    republish newsdrop.cli.republish  publish files as forced versions (newsdrop.store.republish)
     up      newsdrop.cli.up      Redis + both services, supervised (newsdrop.supervisor)
     bench   newsdrop.cli.bench   the benchmark (newsdrop.bench; the `bench` extra)
 """
@@ -21,6 +22,7 @@ import typer
 from newsdrop.cli.bench import bench
 from newsdrop.cli.check import check
 from newsdrop.cli.ingest import ingest
+from newsdrop.cli.republish import republish
 from newsdrop.cli.retract import retract
 from newsdrop.cli.store import store
 from newsdrop.cli.tools import get, stats, streams, tail, url
@@ -39,7 +41,20 @@ def _root() -> None:
     """newsdrop: ingest article files, dedupe them, publish a compacted changelog."""
 
 
-for command in (check, ingest, store, tail, get, retract, stats, streams, url, up, bench):
+for command in (
+    check,
+    ingest,
+    store,
+    tail,
+    get,
+    retract,
+    republish,
+    stats,
+    streams,
+    url,
+    up,
+    bench,
+):
     app.command()(command)
 
 

@@ -16,6 +16,7 @@ from newsdrop.shared.settings import Settings
 
 # (parse is imported by `check` itself: `newsdrop up` starts faster without YAML and URLs)
 DEFAULT_MAX_BYTES: int = Settings.model_fields["max_file_bytes"].default
+DEFAULT_MAX_FUTURE: float = Settings.model_fields["max_future_seconds"].default
 
 
 # The same rules as ingest (ingest/jobs.py): opened without blocking (a FIFO would wait for
@@ -71,9 +72,17 @@ def check(
         int, typer.Option(help="Reject files larger than this (too_large).")
     ] = DEFAULT_MAX_BYTES,
     include: Annotated[str, typer.Option(help="Glob of file names to check in folders.")] = "*",
+    max_future_seconds: Annotated[
+        float,
+        typer.Option(min=0, help="Reject article timestamps this far ahead of now (seconds)."),
+    ] = DEFAULT_MAX_FUTURE,
 ) -> None:
     """Validate article files without Redis. Exit 0: all OK, 1: some rejected, 2: usage."""
-    from newsdrop.shared.parse import Parsed, parse_article
+    from datetime import UTC, datetime
+
+    from newsdrop.shared.parse import FutureLimit, Parsed, parse_article
+
+    future = FutureLimit(datetime.now(UTC), max_future_seconds)
 
     rejected = 0
     for path in _expand(paths, include):
@@ -82,7 +91,7 @@ def check(
         except NotCheckedError as exc:
             result: Parsed | tuple[str, str] = (exc.args[0], exc.args[1])
         else:
-            parsed = parse_article(data, max_bytes=max_file_bytes)
+            parsed = parse_article(data, max_bytes=max_file_bytes, future=future)
             result = parsed if isinstance(parsed, Parsed) else (parsed.reason, parsed.detail)
         if isinstance(result, Parsed):
             record = {

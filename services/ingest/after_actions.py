@@ -68,24 +68,25 @@ def apply(
     folder: str,
     relative: str,
     expected: FileStat,
-) -> None:
+) -> bool:
     """Apply ``action`` unless the file changed since it was read (then it is kept for the
-    next round: moving or deleting it would lose a version nobody has seen)."""
+    next round: moving or deleting it would lose a version nobody has seen). True when the
+    file left the inbox."""
     if action is AfterAction.KEEP:
-        return
+        return False
     source = inbox / relative
     try:
         current = FileStat.of(os.stat(source))
     except OSError:
-        return
+        return False
     if (current.size, current.mtime_ns) != (expected.size, expected.mtime_ns):
         log.info("after_action_skipped", path=relative, reason="changed_since_read")
-        return
+        return False
     try:
         if action is AfterAction.DELETE:
             os.unlink(source)
             log.debug("file_deleted", path=relative)
-            return
+            return True
         root = PurePosixPath(move_root.as_posix()) / folder
         target = Path(move_target(root, PurePosixPath(relative), lambda p: os.path.lexists(p)))
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +94,8 @@ def apply(
         log.debug("file_moved", path=relative, to=str(target))
     except OSError as exc:
         log.warning("after_action_failed", path=relative, action=action.value, error=str(exc))
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,26 +108,30 @@ class AfterActionConfig:
 
 async def apply_to_batch(
     config: AfterActionConfig, published: list[Published], rejected: list[Rejected]
-) -> None:
-    """The after-actions of one committed batch, in a thread (file moves block)."""
+) -> list[str]:
+    """The after-actions of one committed batch, in a thread (file moves block); returns the
+    paths they took out of the inbox (so they never count as deletions)."""
     work: list[tuple[AfterAction, str, Published | Rejected]] = []
     if config.on_success is not AfterAction.KEEP:
         work += [(config.on_success, PROCESSED, item) for item in published]
     if config.on_failure is not AfterAction.KEEP:
         work += [(config.on_failure, FAILED, bad) for bad in rejected if bad.stat]
     if not work:
-        return
+        return []
 
-    def run() -> None:
+    def run() -> list[str]:
+        removed: list[str] = []
         for action, folder, item in work:
             assert item.stat is not None
-            apply(
+            if apply(
                 action,
                 inbox=config.inbox,
                 move_root=config.move_root,
                 folder=folder,
                 relative=item.relative,
                 expected=item.stat,
-            )
+            ):
+                removed.append(item.relative)
+        return removed
 
-    await asyncio.to_thread(run)
+    return await asyncio.to_thread(run)

@@ -28,6 +28,7 @@ from newsdrop.ingest.configs import (
     startup_config,
     wait_for,
 )
+from newsdrop.ingest.deletions import DeletionHandler
 from newsdrop.ingest.instance_lease import InstanceLease
 from newsdrop.ingest.ledger import LedgerReader
 from newsdrop.ingest.metrics import IngestMetrics
@@ -54,7 +55,7 @@ from newsdrop.shared.redis_topology import (
     AsyncClient,
 )
 from newsdrop.shared.sentinel_url import broker_url
-from newsdrop.shared.settings import Settings
+from newsdrop.shared.settings import OnDelete, Settings
 
 SERVICE = "ingest"
 
@@ -99,15 +100,22 @@ def build_service(
     refusals = Refusals()
     watcher = Watcher(inbox, settings.name_rules, settler, ready, refusals)
     parser = ParserPool(parse_config(settings), default_workers(settings.parse_workers))
+    ledger = LedgerReader(client, ledger_keys(settings))
+    deletions = None
+    if settings.on_delete is OnDelete.RETRACT:
+        deletions = DeletionHandler(
+            client, partitions(settings), ledger, inbox, parse_config(settings)
+        )
     flow = BatchFlow(
         config=flow_config(settings, inbox),
         ready=ready,
         settler=settler,
-        ledger=LedgerReader(client, ledger_keys(settings)),
+        ledger=ledger,
         parser=parser,
         committer=PartCommitter(publisher, link, metrics),
         link=link,
         metrics=metrics,
+        deletions=deletions,
     )
     backfill = Backfill(
         BackfillConfig(inbox, settings.name_rules, parsers_from=2 * settings.publish_batch),

@@ -17,9 +17,10 @@ from pathlib import Path
 from newsdrop.ingest.accounting import QUIET_BATCH, Totals, account
 from newsdrop.ingest.after_actions import AfterActionConfig, apply_to_batch
 from newsdrop.ingest.committer import PartCommitter
+from newsdrop.ingest.deletions import DeletionHandler
 from newsdrop.ingest.file_stat import FileStat
 from newsdrop.ingest.jobs import Job
-from newsdrop.ingest.ledger import LedgerReader, known_digest, needs_read
+from newsdrop.ingest.ledger import LedgerEntry, LedgerReader, known_digest, needs_read
 from newsdrop.ingest.metrics import IngestMetrics
 from newsdrop.ingest.outcomes import Published, Rejected, Skipped, Touched, Unsettled
 from newsdrop.ingest.parser_pool import ParserPool
@@ -50,6 +51,7 @@ class Prepared:
     batch: Batch
     unsettled: list[str] = field(default_factory=list)
     holders: dict[str, tuple[int, ...]] = field(default_factory=dict)  # see ledger.Lookup
+    deleted: list[tuple[str, LedgerEntry]] = field(default_factory=list)  # ON_DELETE=retract
 
 
 def gone(inbox: Path, paths: list[str]) -> list[str]:
@@ -69,8 +71,10 @@ class BatchFlow:
         committer: PartCommitter,
         link: RedisLink,
         metrics: IngestMetrics,
+        deletions: DeletionHandler | None = None,
     ) -> None:
         self.config = config
+        self.deletions = deletions  # None: NEWSDROP_ON_DELETE=ignore
         self.ready = ready
         self.settler = settler
         self.ledger = ledger
@@ -119,12 +123,15 @@ class BatchFlow:
         for (relative, stat), entry in zip(items, found.entries, strict=True):
             if needs_read(stat, entry):
                 path = os.path.join(inbox, relative)
-                jobs.append(Job(relative, path, known_digest(stat, entry), stat))
+                known_id = entry.article_id if entry is not None else ""
+                jobs.append(Job(relative, path, known_digest(stat, entry), stat, known_id))
         unchanged = len(items) - len(jobs)
         self.metrics.unchanged.inc(unchanged)
         self.totals.unchanged += unchanged
         batch = Batch(forget=gone(self.config.inbox, forget))
         prepared = Prepared(taken, batch, holders=found.holders)
+        if self.deletions is not None:
+            await self._note_providers(items, found.entries, prepared)
         for outcome in await self.parser.run(jobs):
             if isinstance(outcome, Published):
                 batch.published.append(outcome)
@@ -137,6 +144,26 @@ class BatchFlow:
             elif isinstance(outcome, Skipped):
                 log.debug("file_ignored", path=outcome.relative, detail=outcome.detail)
         return prepared
+
+    async def _note_providers(
+        self,
+        items: list[tuple[str, FileStat]],
+        entries: list[LedgerEntry | None],
+        prepared: Prepared,
+    ) -> None:
+        """ON_DELETE=retract: remember what each looked-up path provides, and read the ledger
+        entries of the deleted paths before the commit forgets them."""
+        assert self.deletions is not None
+        for (relative, _), entry in zip(items, entries, strict=True):
+            if entry is not None and entry.article_id:
+                self.deletions.providers.add(entry.article_id, relative)
+        forget = prepared.batch.forget
+        if forget:
+            stats = [FileStat(0, 0, 0)] * len(forget)
+            old = await self.link.call("ledger lookup", lambda: self.ledger.lookup(forget, stats))
+            prepared.deleted = [
+                (path, entry) for path, entry in zip(forget, old.entries, strict=True) if entry
+            ]
 
     # Stage 2: commit, then tell -------------------------------------------------------------
 
@@ -167,6 +194,10 @@ class BatchFlow:
                     for part in parts:
                         group.create_task(self.commit_part(part, at, quiet=quiet))
             await self._forget_stale(parts, prepared.holders)
+            if self.deletions is not None:
+                for item in batch.published:
+                    self.deletions.providers.add(item.id, item.relative)
+                self.deletions.deleted(prepared.deleted)
             for path in batch.forget:
                 log.debug("file_forgotten", path=path)
         self.ready.release(prepared.taken)
@@ -181,7 +212,9 @@ class BatchFlow:
         await self.committer.commit(part.partition, part.batch, at)
         self.metrics.batch_size.observe(len(part.batch))
         account(part.batch, self.metrics, self.totals, quiet=quiet)
-        await apply_to_batch(self.config.after, part.batch.published, part.batch.rejected)
+        removed = await apply_to_batch(self.config.after, part.batch.published, part.batch.rejected)
+        if self.deletions is not None:
+            self.deletions.own_removals.update(removed)
 
     async def _forget_stale(self, parts: list[Part], holders: dict[str, tuple[int, ...]]) -> None:
         """Drop the entries the committed parts made stale in other partitions' ledgers."""

@@ -23,7 +23,12 @@ def partitions(settings: Settings) -> list[Keys]:
 
 def parse_config(settings: Settings) -> ParseConfig:
     streams = tuple(keys.ingested for keys in partitions(settings))
-    return ParseConfig(settings.max_file_bytes, tuple(settings.volatile_fields), streams)
+    return ParseConfig(
+        settings.max_file_bytes,
+        tuple(settings.volatile_fields),
+        settings.max_future_seconds,
+        streams,
+    )
 
 
 def wait_for(settings: Settings) -> WaitFor | None:

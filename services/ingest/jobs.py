@@ -18,7 +18,7 @@ from newsdrop.ingest.file_stat import Compact, FileStat
 from newsdrop.ingest.outcomes import FileOutcome, Published, Rejected, Skipped, Touched, Unsettled
 from newsdrop.shared.contract import Source, ingested_pairs
 from newsdrop.shared.keys import Keys
-from newsdrop.shared.parse import Parsed, Reason, parse_article
+from newsdrop.shared.parse import FutureLimit, Parsed, Reason, parse_article
 from newsdrop.shared.partitions import partition_of_article
 from newsdrop.shared.wire import xadd_command
 
@@ -32,12 +32,14 @@ class Job(Compact):
     path: str  # absolute
     known_sha256: str | None  # the ledger's digest when the size matches
     expected: FileStat | None = None  # the stat that was judged complete (settled)
+    known_id: str = ""  # the ledger's article id (kept when the bytes are the same)
 
 
 @dataclass(frozen=True, slots=True)
 class ParseConfig(Compact):
     max_bytes: int
     volatile_fields: tuple[str, ...]
+    max_future_seconds: float  # NEWSDROP_MAX_FUTURE_SECONDS (shared.parse.FutureLimit)
     # Where published entries go, one stream per partition (their XADD is packed here, in
     # the stream of the article's partition: ``partition_of_article``).
     streams: tuple[str, ...] = (Keys().ingested,)
@@ -114,19 +116,25 @@ def process(job: Job, config: ParseConfig) -> FileOutcome:
     ):
         return Unsettled(job.relative)
     if job.known_sha256 == sha256:
-        return Touched(job.relative, stat, sha256)
+        return Touched(job.relative, stat, sha256, job.known_id)
     if not encoded_name:
         return Rejected(job.relative, stat, sha256, Reason.UNREADABLE, "file name is not UTF-8")
     if data is None:
         detail = f"{length} bytes, limit is {config.max_bytes}"
         return Rejected(job.relative, stat, sha256, Reason.TOO_LARGE, detail)
     started = time.perf_counter()
-    result = parse_article(data, max_bytes=config.max_bytes, volatile_fields=config.volatile_fields)
+    now = datetime.now(UTC)
+    result = parse_article(
+        data,
+        max_bytes=config.max_bytes,
+        volatile_fields=config.volatile_fields,
+        future=FutureLimit(now, config.max_future_seconds),
+    )
     if not isinstance(result, Parsed):
         elapsed = time.perf_counter() - started
         return Rejected(job.relative, stat, sha256, result.reason, result.detail, elapsed)
     source = Source(job.relative, stat.mtime_ns, stat.size, sha256)
-    pairs = ingested_pairs(result, source, datetime.now(UTC))
+    pairs = ingested_pairs(result, source, now)
     entry = xadd_command(config.stream_of(result.id), pairs)
     elapsed = time.perf_counter() - started
     return Published(job.relative, stat, sha256, result.id, entry, elapsed)

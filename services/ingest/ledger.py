@@ -17,8 +17,10 @@ from dataclasses import field as dataclass_field
 from newsdrop.ingest.file_stat import FileStat
 from newsdrop.ingest.outcomes import Published, Rejected, Touched
 from newsdrop.shared.redis_topology import AsyncClient
+from newsdrop.shared.urls import ARTICLE_ID_HEX
 
 HMGET_CHUNK = 1000
+HEX_DIGITS = "0123456789abcdef"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +35,11 @@ class LedgerEntry:
     mtime_ns: int
     sha256: str
     ctime_ns: int = 0
+    article_id: str = ""  # what the file provided (empty: rejected, or an entry from before)
 
     def encode(self) -> bytes:
-        return f"{self.size}:{self.mtime_ns}:{self.sha256}:{self.ctime_ns}".encode()
+        base = f"{self.size}:{self.mtime_ns}:{self.sha256}:{self.ctime_ns}"
+        return (f"{base}:{self.article_id}" if self.article_id else base).encode()
 
     @classmethod
     def decode(cls, raw: bytes | str | None) -> LedgerEntry | None:
@@ -44,10 +48,13 @@ class LedgerEntry:
             return None
         text = raw.decode() if isinstance(raw, bytes) else raw
         parts = text.split(":")
-        if len(parts) != 4:
+        if len(parts) not in (4, 5):  # (4: written before entries held the article id)
             return None
         try:
-            return cls(int(parts[0]), int(parts[1]), parts[2], int(parts[3]))
+            article = parts[4] if len(parts) == 5 else ""
+            if article and (len(article) != ARTICLE_ID_HEX or article.strip(HEX_DIGITS)):
+                return None
+            return cls(int(parts[0]), int(parts[1]), parts[2], int(parts[3]), article)
         except ValueError:
             return None
 
@@ -79,7 +86,7 @@ def ledger_values(
     """Field -> value of every path a batch settles: sent or touched, or dead-lettered."""
     values: dict[bytes, bytes] = {}
     for item in done:
-        entry = LedgerEntry(item.stat.size, item.stat.mtime_ns, item.sha256)
+        entry = LedgerEntry(item.stat.size, item.stat.mtime_ns, item.sha256, 0, item.id)
         values[field(item.relative)] = entry.encode()
     for bad in rejected:
         if bad.stat is None:

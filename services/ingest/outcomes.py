@@ -39,6 +39,7 @@ class Touched(Compact):
     relative: str
     stat: FileStat
     sha256: str
+    id: str = ""  # the article the ledger says these bytes provide
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from newsdrop.shared.contract import DELETED_FIELD, FLAG, FORCED_FIELD, OP_FIELD, OP_RETRACT
-from newsdrop.shared.version import Decision, version_string
+from newsdrop.shared.urls import ARTICLE_ID_HEX as ARTICLE_ID_HEX
+from newsdrop.shared.version import EPOCH, Decision, version_string
 
 # The version format, read off version_string itself: "<18 digits>.<20 digits>.<hash>".
-_VERSION_PREFIX = version_string(None, 0, "")
+_VERSION_PREFIX = version_string(EPOCH, 0, "")
 VERSION_HASH_OFFSET = len(_VERSION_PREFIX)  # 0-based: the content hash is version[40:]
 TIMESTAMP_DIGITS = _VERSION_PREFIX.index(".")  # 18, then a dot
 MTIME_DIGITS = VERSION_HASH_OFFSET - TIMESTAMP_DIGITS - 2  # 20, then a dot
-ARTICLE_ID_HEX = 32  # an article id: 32 lowercase hex digits (as shared.urls.id_for_url)
 MAX_HASH_HEX = 128  # a content hash: 1 to 128 lowercase hex digits
 SHA256_HEX = 64  # a retraction's if_sha256: 64 lowercase hex digits
 # The index value of a retracted article: "<retracted version> <tombstone entry id> retracted"

@@ -19,7 +19,7 @@ import redis
 from newsdrop.shared.contract import retraction_pairs
 from newsdrop.shared.keys import STORE_GROUP, Keys
 from newsdrop.shared.redis_client import async_redis
-from newsdrop.shared.version import Decision, decide, decide_retraction, version_string
+from newsdrop.shared.version import EPOCH, Decision, decide, decide_retraction, version_string
 from newsdrop.store.scripts import Consumed, Scripts
 from newsdrop.store.validation import Upsert, to_upsert
 from tests.integration.test_store_lua import PLAIN_DECISIONS
@@ -55,7 +55,7 @@ class Case:
 
 
 def v(stamp: int, mtime: int, chash: str) -> str:
-    return version_string(None, 0, chash).replace("0" * 18, f"{stamp:018d}", 1)[:19] + (
+    return version_string(EPOCH, 0, chash).replace("0" * 18, f"{stamp:018d}", 1)[:19] + (
         f"{mtime:020d}.{chash}"
     )
 

@@ -116,3 +116,13 @@ def test_large_file_is_read_no_further_than_the_limit(tmp_path: Path) -> None:
     record = json.loads(run_check("--json", "--max-file-bytes", "1000", str(big)).stdout)
     expected = ("too_large", "at least 1001 bytes, limit is 1000")
     assert (record["reason"], record["detail"]) == expected
+
+
+def test_a_timestamp_too_far_ahead_is_rejected_like_ingest_does(tmp_path: Path) -> None:
+    path = tmp_path / "typo.md"
+    path.write_text("---\ntitle: T\nwebUrl: https://e.com/a\npublishedDateTime: 2626-01-01\n---\n")
+    result = run_check(str(path))
+    assert result.returncode == 1
+    assert result.stdout.startswith("REJECT validation_error ")
+    assert "publishedDateTime: 2626-01-01" in result.stdout
+    assert run_check(str(path), "--max-future-seconds", str(700 * 365 * 86_400)).returncode == 0

@@ -44,7 +44,9 @@ def test_version_strings_sort_like_tuples() -> None:
     far = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
     items = [(far, 0, "00"), (old, 10**19, "ff"), (T1, 2, "aa"), (T1, 10, "aa"), (None, 0, "")]
     encoded = sorted(items, key=lambda t: version_string(*t))
-    as_tuples = sorted(items, key=lambda t: (t[0] or old, t[1], t[2]))
+    # (undated: the file time stands in for the timestamp; (None, 0) is 1970-01-01)
+    unix = datetime(1970, 1, 1, tzinfo=UTC)
+    as_tuples = sorted(items, key=lambda t: (t[0] or unix, t[1], t[2]))
     assert encoded == as_tuples
 
 
