@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 
 from newsdrop.shared.files import walk_candidates
 from newsdrop.shared.settings import Settings
+
+if TYPE_CHECKING:
+    from newsdrop.shared.parse import Parsed
 
 # (parse is imported by `check` itself: `newsdrop up` starts faster without YAML and URLs)
 DEFAULT_MAX_BYTES: int = Settings.model_fields["max_file_bytes"].default
@@ -29,6 +33,23 @@ def _expand(paths: list[Path], include: str) -> list[Path]:
     return files
 
 
+def _verdict(path: Path, max_file_bytes: int) -> Parsed | tuple[str, str]:
+    """Ingest's rule: the size limit from ``stat`` before a byte is read (``size_rejection``),
+    then at most ``max_file_bytes + 1`` bytes read and parsed."""
+    from newsdrop.shared.parse import Parsed, parse_article, size_rejection
+
+    try:
+        with path.open("rb") as handle:
+            too_large = size_rejection(os.fstat(handle.fileno()).st_size, max_file_bytes)
+            if too_large is not None:
+                return too_large.reason, too_large.detail
+            data = handle.read(max_file_bytes + 1)
+    except OSError as exc:
+        return "unreadable", exc.strerror or str(exc)
+    parsed = parse_article(data, max_bytes=max_file_bytes)
+    return parsed if isinstance(parsed, Parsed) else (parsed.reason, parsed.detail)
+
+
 def check(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive).")],
     json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
@@ -38,17 +59,11 @@ def check(
     include: Annotated[str, typer.Option(help="Glob of file names to check in folders.")] = "*",
 ) -> None:
     """Validate article files without Redis. Exit 0: all OK, 1: some rejected, 2: usage."""
-    from newsdrop.shared.parse import Parsed, parse_article
+    from newsdrop.shared.parse import Parsed
 
     rejected = 0
     for path in _expand(paths, include):
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            result: Parsed | tuple[str, str] = ("unreadable", exc.strerror or str(exc))
-        else:
-            parsed = parse_article(data, max_bytes=max_file_bytes)
-            result = parsed if isinstance(parsed, Parsed) else (parsed.reason, parsed.detail)
+        result = _verdict(path, max_file_bytes)
         if isinstance(result, Parsed):
             record = {
                 "path": str(path),

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,20 @@ def test_too_large_and_json_output(tmp_path: Path) -> None:
         "detail": record["detail"],
     }
     assert "limit is 1024" in record["detail"]
+
+
+def test_a_40_gb_sparse_file_is_too_large_from_stat(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.md"
+    with huge.open("wb") as handle:
+        handle.truncate(40 * 1024**3)
+    started = time.perf_counter()
+    result = run_check("--json", str(huge))
+    assert time.perf_counter() - started < 5  # (a Python start-up; reading would take minutes)
+    record = json.loads(result.stdout)
+    assert (record["reason"], record["detail"]) == (
+        "too_large",
+        f"{40 * 1024**3} bytes, limit is {1024 * 1024}",
+    )
 
 
 def test_json_ok_record(corpus: Path) -> None:

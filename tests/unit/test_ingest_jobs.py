@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
+import time
 from pathlib import Path
 
 import hiredis
 import pytest
 
 from newsdrop.ingest.file_stat import FileStat
-from newsdrop.ingest.jobs import Job, ParseConfig, process
+from newsdrop.ingest.jobs import Job, ParseConfig, process, read_bounded
 from newsdrop.ingest.lease_probe import writer_open
 from newsdrop.ingest.outcomes import FileOutcome, Published, Rejected, Skipped, Touched, Unsettled
 from newsdrop.ingest.parser_pool import POOL_MIN_JOBS, ParserPool
@@ -95,16 +96,41 @@ def test_same_digest_as_the_ledger_is_touched_not_parsed(tmp_path: Path) -> None
     assert isinstance(outcome, Touched)
 
 
-def test_too_large_is_hashed_not_parsed(tmp_path: Path) -> None:
+def test_too_large_is_decided_from_stat_not_read(tmp_path: Path) -> None:
     data = b"x" * 10_000
     path = tmp_path / "big.md"
     path.write_bytes(data)
     outcome = process(job(path), CONFIG)
     assert isinstance(outcome, Rejected)
     assert outcome.reason is Reason.TOO_LARGE
-    assert outcome.sha256 == sha256(data)
+    assert outcome.sha256 == ""  # not hashed
     assert outcome.stat is not None
     assert outcome.stat.size == 10_000
+
+
+def test_a_40_gb_sparse_file_is_rejected_without_reading_it(tmp_path: Path) -> None:
+    path = tmp_path / "huge.md"
+    with path.open("wb") as handle:
+        handle.truncate(40 * 1024**3)
+    started = time.perf_counter()
+    outcome = process(job(path), CONFIG)
+    assert time.perf_counter() - started < 0.5
+    assert isinstance(outcome, Rejected)
+    assert (outcome.reason, outcome.sha256) == (Reason.TOO_LARGE, "")
+    assert outcome.detail == f"{40 * 1024**3} bytes, limit is {CONFIG.max_bytes}"
+
+
+def test_a_file_growing_past_the_limit_while_read_is_cut_and_unsettled(tmp_path: Path) -> None:
+    path = tmp_path / "growing.md"
+    path.write_bytes(b"x" * 100)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with path.open("ab") as handle:  # grows after the stat that judged it small
+            handle.write(b"y" * 10 * CONFIG.max_bytes)
+        data, _ = read_bounded(fd, 100, CONFIG.max_bytes)
+    finally:
+        os.close(fd)
+    assert len(data) == CONFIG.max_bytes + 1  # never more than the limit + 1 in memory
 
 
 def test_vanished_file_is_unreadable_without_a_stat(tmp_path: Path) -> None:
