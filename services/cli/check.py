@@ -33,7 +33,7 @@ def _expand(paths: list[Path], include: str) -> list[Path]:
     return files
 
 
-def _verdict(path: Path, max_file_bytes: int) -> Parsed | tuple[str, str]:
+def verdict(path: Path, max_file_bytes: int) -> Parsed | tuple[str, str]:
     """Ingest's rule: the size limit from ``stat`` before a byte is read (``size_rejection``),
     then at most ``max_file_bytes + 1`` bytes read and parsed."""
     from newsdrop.shared.parse import Parsed, parse_article, size_rejection
@@ -63,7 +63,7 @@ def check(
 
     rejected = 0
     for path in _expand(paths, include):
-        result = _verdict(path, max_file_bytes)
+        result = verdict(path, max_file_bytes)
         if isinstance(result, Parsed):
             record = {
                 "path": str(path),

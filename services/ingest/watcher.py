@@ -30,9 +30,17 @@ class Watcher:
     """Turns inotify events (via watchfiles) into settler offers and ready-queue forgets."""
 
     def __init__(
-        self, inbox: Path, include: str, settler: Settler, ready: ReadyQueue, refuse: Refuse
+        self,
+        inbox: Path,
+        include: str,
+        settler: Settler,
+        ready: ReadyQueue,
+        refuse: Refuse,
+        *,
+        enabled: bool = True,
     ) -> None:
         self.inbox = inbox
+        self.enabled = enabled  # NEWSDROP_WATCH=false: armed at once, no events
         self.root = str(inbox)
         self.real_root = os.path.realpath(inbox)
         self.include = include
@@ -59,10 +67,15 @@ class Watcher:
         )
 
     async def keep_watching(
-        self, stop: asyncio.Event, after_restart: Callable[[], Awaitable[None]]
+        self, stop: asyncio.Event, after_restart: Callable[[], Awaitable[object]]
     ) -> None:
         """Watch until ``stop``; a failed watch restarts with backoff (1 s doubling to 30 s),
-        then ``after_restart`` (a rescan) finds what changed meanwhile."""
+        then ``after_restart`` (a rescan) finds what changed meanwhile. Disabled: armed at
+        once (the backfill starts), and only the rescan notices files."""
+        if not self.enabled:
+            self.armed.set()
+            await stop.wait()
+            return
         attempt = 0
         while not stop.is_set():
             try:

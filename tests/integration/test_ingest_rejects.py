@@ -96,14 +96,15 @@ def test_a_40_gb_sparse_file_is_too_large_in_under_a_second(
     tmp_path: Path, redis_url: str, keys: Keys, redis_client: redis.Redis
 ) -> None:
     inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    huge = inbox / "huge.md"
-    with huge.open("wb") as handle:
+    staged = tmp_path / "out" / "huge.md"
+    staged.parent.mkdir()
+    with staged.open("wb") as handle:
         handle.truncate(40 * 1024**3)  # sparse: 40 GB by stat, no blocks on disk
     settings = ingest_settings(inbox, redis_url, keys, settle_seconds=0.1)
 
     async def scenario() -> None:
-        async with running(settings, backfilled=False) as service:
+        async with running(settings) as service:
+            os.rename(staged, inbox / "huge.md")  # (hashing it took 63 s per file before)
             waited = await until(lambda: redis_client.xlen(keys.rejected) == 1, "too_large")
             assert waited < 1.0, waited
             await quiet(service, 0.2)

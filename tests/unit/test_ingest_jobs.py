@@ -16,7 +16,7 @@ from newsdrop.ingest.jobs import Job, ParseConfig, process, read_bounded
 from newsdrop.ingest.lease_probe import writer_open
 from newsdrop.ingest.outcomes import FileOutcome, Published, Rejected, Skipped, Touched, Unsettled
 from newsdrop.ingest.parser_pool import POOL_MIN_JOBS, ParserPool
-from newsdrop.ingest.scan import scan
+from newsdrop.ingest.scan import next_slice, scan, walk
 from newsdrop.shared.keys import partition_keys
 from newsdrop.shared.parse import Reason
 from newsdrop.shared.partitions import partition_of_article
@@ -183,15 +183,21 @@ def test_scan_include_pattern(tmp_path: Path, include: str, names: list[str]) ->
     assert [item.relative for item in scan(tmp_path, include, lambda *_: None)] == names
 
 
-def test_scan_says_once_when_it_has_found_many(tmp_path: Path) -> None:
-    for n in range(5):
-        (tmp_path / f"{n}.md").write_bytes(b"x")
-    (tmp_path / "skip.tmp").write_bytes(b"x")
-    calls: list[int] = []
-    found = scan(tmp_path, "*", lambda *_: None, (3, lambda: calls.append(1)))
-    assert len(found) == 5
-    assert calls == [1]
-    assert scan(tmp_path, "*", lambda *_: None, (6, lambda: calls.append(2))) and calls == [1]
+def test_walk_streams_slices_that_cover_the_inbox_once(tmp_path: Path) -> None:
+    names = {f"d{d}/{n}.md" for d in range(3) for n in range(7)} | {f"{n}.md" for n in range(5)}
+    for name in names:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    files = walk(tmp_path, "*", lambda *_: None)
+    slices = []
+    while part := next_slice(files, 4):
+        assert len(part) <= 4
+        assert part == sorted(part, key=lambda item: item.stat.mtime_ns)  # oldest first
+        slices.append(part)
+    walked = [item.relative for part in slices for item in part]
+    assert sorted(walked) == sorted(names)  # each file once
+    assert len(slices) == -(-len(names) // 4)
+    assert next_slice(files, 4) == []
 
 
 def test_changed_since_it_settled_goes_back_to_settling(tmp_path: Path) -> None:
