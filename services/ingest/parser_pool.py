@@ -53,9 +53,11 @@ def chunk_size(jobs: int, workers: int) -> int:
     return max(MIN_CHUNK, min(MAX_CHUNK, wanted))
 
 
-def job_bytes(jobs: list[Job]) -> int:
-    """The file bytes of a batch's jobs, from the stats they were judged complete with."""
-    return sum(job.expected.size for job in jobs if job.expected is not None)
+def job_bytes(jobs: list[Job], max_bytes: int) -> int:
+    """The bytes a batch's jobs will read, from the stats they were judged complete with (a
+    file over the limit is rejected from its stat: it reads nothing)."""
+    sizes = (job.expected.size for job in jobs if job.expected is not None)
+    return sum(size for size in sizes if size <= max_bytes)
 
 
 class ParserPool:
@@ -93,7 +95,9 @@ class ParserPool:
     async def run(self, jobs: list[Job]) -> list[FileOutcome]:
         if not jobs:
             return []
-        heavy = len(jobs) < POOL_MIN_JOBS and job_bytes(jobs) >= POOL_MIN_BYTES
+        heavy = (
+            len(jobs) < POOL_MIN_JOBS and job_bytes(jobs, self.config.max_bytes) >= POOL_MIN_BYTES
+        )
         if self.workers <= 0 or (len(jobs) < POOL_MIN_JOBS and not heavy) or self._warming:
             # (while the workers import, the otherwise idle main process parses)
             return await asyncio.to_thread(process_chunk, jobs, self.config)
