@@ -21,9 +21,11 @@ log = get_logger(__name__)
 
 # watchfiles groups events for up to `debounce` ms and yields once nothing new came for
 # `step` ms. Its defaults (1600/50) would add up to 1.6 s of latency; these keep a rename-in
-# to a few ms while still grouping bursts.
+# to a few ms while still grouping bursts. The watch thread wakes (and takes the GIL) every
+# `step` ms even when nothing happens: measured idle, empty inbox, 20 s: step 1 ms 0.53 CPU-s
+# (2.6 % of a core), 5 ms 0.16 (0.8 %), 10 ms 0.15; 5 ms adds ~4 ms to a rename-in.
 DEBOUNCE_MS = 50
-STEP_MS = 1
+STEP_MS = 5
 
 
 class Watcher:
