@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced
 
-.PHONY: all venv run test check lint types pytest prometheus audit docs bench bench-write soak clean
+.PHONY: all venv run test check lint types pytest prometheus audit docs bench bench-write bench-scale soak clean
 
 all: test
 
@@ -55,6 +55,10 @@ bench: venv
 
 bench-write: venv
 	$(BIN)/newsdrop bench --write
+
+## bench-scale: the scale benchmark (FILES=1000000 by default; WRITE=1 writes results/)
+bench-scale: venv
+	$(BIN)/newsdrop bench --scale $(or $(FILES),1000000) $(if $(filter 1,$(WRITE)),--write)
 
 soak: venv
 	$(BIN)/python -m pytest -m soak tests/reliability $(PYTEST_ARGS)

@@ -143,7 +143,9 @@ class RejectedEntry(BaseModel):
     )
     detail: str = Field(description="Human-readable detail (line/column, field path, ...).")
     size: str = Field(description="File size in bytes.")
-    sha256: str = Field(description="sha256 of the file bytes (empty when unreadable).")
+    sha256: str = Field(
+        description="sha256 of the file bytes (empty when unreadable or too_large: never read)."
+    )
     at: str = Field(description="ISO 8601 UTC.")
     path_b64: str = Field(description="The path's file-system bytes, base64 (RFC 4648).")
 

@@ -45,6 +45,14 @@ class Rejection:
     detail: str
 
 
+def size_rejection(size: int, max_bytes: int) -> Rejection | None:
+    """The size limit, decided from the size alone: ingest and ``newsdrop check`` apply it to
+    ``stat()`` before reading a byte, and ``parse_article`` to the bytes it is given."""
+    if size > max_bytes:
+        return Rejection(Reason.TOO_LARGE, f"{size} bytes, limit is {max_bytes}")
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Parsed:
     """A valid article with its identity and content hash."""
@@ -191,8 +199,8 @@ def _parse(
     volatile_fields: Iterable[str],
     fast: bool,
 ) -> Parsed | Rejection:
-    if len(data) > max_bytes:
-        return Rejection(Reason.TOO_LARGE, f"{len(data)} bytes, limit is {max_bytes}")
+    if (too_large := size_rejection(len(data), max_bytes)) is not None:
+        return too_large
     if data.startswith(BOM):
         data = data[len(BOM) :]
     try:

@@ -126,7 +126,15 @@ class Settings(BaseSettings):
         default=0.25, ge=0, description="A file is read once size+mtime are stable this long."
     )
     rescan_seconds: float = Field(
-        default=30.0, ge=0, description="Full rescan interval as a safety net; 0 = off."
+        default=30.0,
+        ge=0,
+        description="Rescan interval (start to start) as a safety net, paced to 1 % of a core "
+        "(a large inbox takes longer per pass); 0 = off.",
+    )
+    watch: bool = Field(
+        default=True,
+        description="Watch the inbox with inotify. false: only the rescan notices files "
+        "(file systems whose changes inotify does not see, e.g. NFS).",
     )
     include: str = Field(default="*", min_length=1, description="Glob of file names to pick up.")
     exclude: Annotated[list[str], NoDecode] = Field(

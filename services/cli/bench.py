@@ -29,6 +29,22 @@ DEFAULT_FILES = 20_000
 DEFAULT_CLUSTER_FILES = 10_000
 
 
+def _scale(
+    files: int, corpus: Path, out: Path | None, work_dir: Path | None, idle: float, *, cold: bool
+) -> None:
+    from newsdrop.bench.errors import BenchError
+    from newsdrop.bench.scale import ScaleConfig, run_scale
+
+    config = ScaleConfig(files, corpus, out=out, work_dir=work_dir, idle_seconds=idle)
+    if cold:
+        config.pycache = None
+    try:
+        run_scale(config, echo=typer.echo)
+    except BenchError as exc:
+        typer.echo(f"newsdrop bench --scale: FAILED: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
 def bench(
     files: Annotated[
         int | None,
@@ -75,6 +91,17 @@ def bench(
     cluster_replicas: Annotated[
         int, typer.Option(help="With --cluster: replicas per primary.", min=0)
     ] = 0,
+    scale: Annotated[
+        int,
+        typer.Option(
+            help="Instead: the scale benchmark on this many files (make bench-scale: "
+            "1,000,000): backfill verified, peak RSS, Redis per article, idle CPU, restart.",
+            min=0,
+        ),
+    ] = 0,
+    idle_seconds: Annotated[
+        float, typer.Option(help="With --scale: idle CPU measured over this long.", min=1)
+    ] = 60.0,
     partitions: Annotated[
         int | None,
         typer.Option(
@@ -97,6 +124,9 @@ def bench(
     if found is None:
         typer.echo("newsdrop bench: corpus not found; pass --corpus", err=True)
         raise typer.Exit(2)
+    if scale:
+        _scale(scale, found, out if write else None, work_dir, idle_seconds, cold=cold)
+        return
     if files is None:
         files = DEFAULT_CLUSTER_FILES if cluster else DEFAULT_FILES
     config = BenchConfig(

@@ -6,13 +6,16 @@ import os
 import stat as stat_module
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 
 from newsdrop.shared.files import NameRules, walk_candidates
 from newsdrop.shared.settings import Settings
+
+if TYPE_CHECKING:
+    from newsdrop.shared.parse import FutureLimit, Parsed
 
 # (parse is imported by `check` itself: `newsdrop up` starts faster without YAML and URLs)
 DEFAULT_MAX_BYTES: int = Settings.model_fields["max_file_bytes"].default
@@ -31,13 +34,19 @@ class NotCheckedError(Exception):
 
 def read_bounded(path: Path, max_bytes: int) -> bytes:
     """The file's bytes; raises ``NotCheckedError`` for non-regular or too-large files."""
+    from newsdrop.shared.parse import size_rejection
+
     try:
         fd = os.open(path, OPEN_FLAGS)
     except OSError as exc:
         raise NotCheckedError("unreadable", exc.strerror or str(exc)) from exc
     try:
-        if not stat_module.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat_module.S_ISREG(st.st_mode):
             raise NotCheckedError("unreadable", "not a regular file")
+        too_large = size_rejection(st.st_size, max_bytes)  # from stat, before a byte is read
+        if too_large is not None:
+            raise NotCheckedError(too_large.reason, too_large.detail)
         chunks: list[bytes] = []
         total = 0
         while total <= max_bytes and (chunk := os.read(fd, max_bytes + 1 - total)):
@@ -65,6 +74,21 @@ def _expand(paths: list[Path], include: str) -> list[Path]:
     return files
 
 
+def verdict(
+    path: Path, max_file_bytes: int, future: FutureLimit | None = None
+) -> Parsed | tuple[str, str]:
+    """Ingest's rules: regular files only, the size limit from ``stat`` before a byte is read,
+    then at most ``max_file_bytes + 1`` bytes read and parsed."""
+    from newsdrop.shared.parse import Parsed, parse_article
+
+    try:
+        data = read_bounded(path, max_file_bytes)
+    except NotCheckedError as exc:
+        return exc.args[0], exc.args[1]
+    parsed = parse_article(data, max_bytes=max_file_bytes, future=future)
+    return parsed if isinstance(parsed, Parsed) else (parsed.reason, parsed.detail)
+
+
 def check(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive).")],
     json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
@@ -80,19 +104,13 @@ def check(
     """Validate article files without Redis. Exit 0: all OK, 1: some rejected, 2: usage."""
     from datetime import UTC, datetime
 
-    from newsdrop.shared.parse import FutureLimit, Parsed, parse_article
+    from newsdrop.shared.parse import FutureLimit, Parsed
 
     future = FutureLimit(datetime.now(UTC), max_future_seconds)
 
     rejected = 0
     for path in _expand(paths, include):
-        try:
-            data = read_bounded(path, max_file_bytes)
-        except NotCheckedError as exc:
-            result: Parsed | tuple[str, str] = (exc.args[0], exc.args[1])
-        else:
-            parsed = parse_article(data, max_bytes=max_file_bytes, future=future)
-            result = parsed if isinstance(parsed, Parsed) else (parsed.reason, parsed.detail)
+        result = verdict(path, max_file_bytes, future)
         if isinstance(result, Parsed):
             record = {
                 "path": str(path),

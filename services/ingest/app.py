@@ -36,7 +36,7 @@ from newsdrop.ingest.parser_pool import ParserPool, default_workers
 from newsdrop.ingest.publisher import PartitionKeys, Publisher
 from newsdrop.ingest.ready_queue import ReadyQueue
 from newsdrop.ingest.redis_link import RedisLink
-from newsdrop.ingest.rescan import Rescanner
+from newsdrop.ingest.rescan import RescanConfig, Rescanner
 from newsdrop.ingest.scan import Refusals
 from newsdrop.ingest.service import IngestService
 from newsdrop.ingest.settler import Settler
@@ -98,7 +98,7 @@ def build_service(
     ready = ReadyQueue()
     settler = Settler(inbox, settings.settle_seconds, ready)
     refusals = Refusals()
-    watcher = Watcher(inbox, settings.name_rules, settler, ready, refusals)
+    watcher = Watcher(inbox, settings.name_rules, settler, ready, refusals, enabled=settings.watch)
     parser = ParserPool(parse_config(settings), default_workers(settings.parse_workers))
     ledger = LedgerReader(client, ledger_keys(settings))
     deletions = None
@@ -139,7 +139,15 @@ def build_service(
         parser=parser,
         flow=flow,
         backfill=backfill,
-        rescanner=Rescanner(inbox, settings.name_rules, settler, ready, refusals),
+        rescanner=Rescanner(
+            RescanConfig(inbox, settings.name_rules, tuple(ledger_keys(settings))),
+            settler=settler,
+            ready=ready,
+            ledger=ledger,
+            redis=client,
+            link=link,
+            refuse=refusals,
+        ),
         refusals=refusals,
         startup=StartupChecks(client, startup_config(settings), lease, topology),
         lease=lease,

@@ -1,11 +1,13 @@
-"""The start-up backfill: every file already in the inbox, offered once the watcher is armed,
-followed until each has left the batch flow; its progress rule is pure and table-tested."""
+"""The start-up backfill: every file already in the inbox, streamed from the walk to the settler
+once the watcher is armed (a bounded number ahead of the batch flow), followed until each has
+left the flow; its progress rule is pure and table-tested."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +15,7 @@ from pathlib import Path
 from newsdrop.ingest.batch_flow import BatchFlow
 from newsdrop.ingest.metrics import IngestMetrics
 from newsdrop.ingest.ready_queue import ReadyQueue
-from newsdrop.ingest.scan import Found, Refuse, scan
+from newsdrop.ingest.scan import Refuse, next_slice, walk
 from newsdrop.ingest.settler import Settler
 from newsdrop.shared.files import NameRules
 from newsdrop.shared.logging import get_logger
@@ -22,6 +24,10 @@ log = get_logger(__name__)
 
 PROGRESS_SECONDS = 5.0
 QUIET_BACKFILL = 100  # above this many files, per-file success lines go to DEBUG
+# Backfill files in the flow at once (settler, ready queue, batches): ~0.3 KB each in the
+# main process, so ~3 MB whatever the inbox holds; 20 publish batches keep the flow fed.
+IN_FLIGHT_FILES = 10_000
+WALK_SLICE = 1000  # files listed and stat'ed per step of the walk (in a thread)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +50,13 @@ class BackfillConfig:
     inbox: Path
     names: NameRules
     parsers_from: int  # start the parser processes once the walk has found this many files
+    in_flight: int = IN_FLIGHT_FILES  # backfill files offered and not yet out of the flow
 
 
 class Backfill:
+    """Streams the walk into the settler, at most ``in_flight`` files ahead of the batch
+    flow: memory does not grow with the inbox (no list of every file, no queue of them)."""
+
     def __init__(
         self,
         config: BackfillConfig,
@@ -64,79 +74,87 @@ class Backfill:
         self.refuse = refuse
         self.metrics = metrics
         self.done = asyncio.Event()
-        self._paths: list[str] = []  # in the order they were offered
-        self._left = 0  # paths before this index have left the batch flow
+        self.offered = 0  # files offered so far
+        self._outstanding: deque[str] = deque()  # offered, not yet out of the flow
+        self._walked = False
+        self._started = 0.0
+        self._last_report = 0.0
 
     async def run(self, armed: asyncio.Event, start_parsers: Callable[[], None] | None) -> None:
         """Once ``armed`` (watch first, then list: nothing falls in between), walk and offer
-        every file; ``start_parsers`` is called on the loop once the walk looks big."""
+        every file; ``start_parsers`` is called once the walk has found ``parsers_from``."""
         await armed.wait()
-        started = time.monotonic()
-        found = await self._walk(start_parsers)
-        self._paths = [item.relative for item in found]
-        self._left = 0
-        self.flow.quiet = len(found) > QUIET_BACKFILL
-        log.info("backfill_started", files=len(found))
-        for index, item in enumerate(found):
-            self.settler.offer(item.relative, item.stat)
-            if index % 1000 == 999:
-                await asyncio.sleep(0)
-        await self._follow(started)
+        self._started = self._last_report = time.monotonic()
+        log.info("backfill_started")
+        files = walk(self.config.inbox, self.config.names, self.refuse)
+        while True:
+            await self._room()
+            found = await asyncio.to_thread(next_slice, files, WALK_SLICE)
+            if not found:
+                break
+            for item in found:
+                self.settler.offer(item.relative, item.stat)
+                self._outstanding.append(item.relative)
+            self.offered += len(found)
+            if self.offered > QUIET_BACKFILL:
+                self.flow.quiet = True
+            if start_parsers is not None and self.offered >= self.config.parsers_from:
+                start_parsers()
+                start_parsers = None
+        self._walked = True
+        await self._follow()
         self.flow.quiet = False
         self.done.set()
         self.metrics.backfill_done.set(1)
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - self._started
         log.info(
             "backfill_done",
-            files=len(found),
+            files=self.offered,
             seconds=round(elapsed, 3),
-            files_per_second=round(len(found) / elapsed, 1) if elapsed > 0 else None,
+            files_per_second=round(self.offered / elapsed, 1) if elapsed > 0 else None,
             **self.flow.totals.as_fields(),
         )
 
-    async def _walk(self, start_parsers: Callable[[], None] | None) -> list[Found]:
-        loop = asyncio.get_running_loop()
-        many: tuple[int, Callable[[], None]] | None = None
-        if start_parsers is not None:
-            parsers = start_parsers
+    async def _room(self) -> None:
+        """Wait until fewer than ``in_flight`` backfill files are in the flow."""
+        while self._prune() >= self.config.in_flight:
+            await self._wait_commit()
 
-            def from_scan_thread() -> None:
-                # (run on the loop: the coroutine is made there, so there is never an
-                # un-awaited one if we stop first)
-                loop.call_soon_threadsafe(parsers)
+    async def _follow(self) -> None:
+        """Until every backfill file left the flow."""
+        while self._prune():
+            await self._wait_commit()
 
-            many = (self.config.parsers_from, from_scan_thread)
-        config = self.config
-        return await asyncio.to_thread(scan, config.inbox, config.names, self.refuse, many)
+    async def _wait_commit(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.flow.committed.wait(), 0.5)
+        if time.monotonic() - self._last_report >= PROGRESS_SECONDS:
+            self._last_report = time.monotonic()
+            done = self.offered - len(self._outstanding)
+            total = self.offered if self._walked else None
+            report = progress(done, total or self.offered, self._last_report - self._started)
+            log.info(
+                "backfill_progress",
+                done=report.done,
+                total=total,  # None while the walk goes on
+                files_per_second=report.rate,
+                eta_seconds=report.eta_seconds if self._walked else None,
+            )
 
-    async def _follow(self, started: float) -> None:
-        """Until every backfill file left the flow, with a progress line every 5 s."""
-        last_report = time.monotonic()
-        while self._prune_outstanding():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.flow.committed.wait(), 0.5)
-            if time.monotonic() - last_report >= PROGRESS_SECONDS:
-                last_report = time.monotonic()
-                report = progress(self._left, len(self._paths), last_report - started)
-                log.info(
-                    "backfill_progress",
-                    done=report.done,
-                    total=report.total,
-                    files_per_second=report.rate,
-                    eta_seconds=report.eta_seconds,
-                )
+    def _prune(self) -> int:
+        """Backfill files still in the flow (settling, queued, in flight), counted.
 
-    def _prune_outstanding(self) -> bool:
-        """True while backfill files are still in the flow (settling, queued, in flight).
-
-        Files leave in about the order they were offered, so this walks past the ones that
-        left and stops at the first still inside: O(files) over the whole backfill, not per
-        commit. (The progress count lags while an early file is held up, never leads.)
+        Files leave in about the order they were offered, so this drops the ones that left
+        from the front and stops at the first still inside; only when that leaves the bound
+        reached (an early file held up, e.g. still being written) is the whole window
+        filtered. (The progress count lags while an early file is held up, never leads.)
         """
-        paths, index = self._paths, self._left
-        while index < len(paths) and not (
-            self.ready.busy(paths[index]) or self.settler.holds(paths[index])
-        ):
-            index += 1
-        self._left = index
-        return index < len(paths)
+        outstanding, inside = self._outstanding, self._inside
+        while outstanding and not inside(outstanding[0]):
+            outstanding.popleft()
+        if len(outstanding) >= self.config.in_flight:
+            self._outstanding = outstanding = deque(p for p in outstanding if inside(p))
+        return len(outstanding)
+
+    def _inside(self, relative: str) -> bool:
+        return self.ready.busy(relative) or self.settler.holds(relative)

@@ -35,6 +35,12 @@ log = get_logger(__name__)
 
 # Batches read and parsed at once (each by its own prepare loop).
 PREPARE_LOOPS = 2
+# File bytes per batch at most (from the files' stat; one file over it goes alone). A batch
+# is held as bytes, parsed entries and their packed XADDs (~3x the file bytes) in a parser
+# process and in the main process; with PREPARE_LOOPS batches parsing, two in the hand-off
+# queue and one committing, the main process holds at most ~5 batches: ~5 x 3 x 4 MiB =
+# 60 MB however large the files (500 files of 900 KB used to be one 450 MB batch).
+BATCH_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,7 @@ class FlowConfig:
     batch: int  # files per batch (one MULTI/EXEC per partition it touches)
     after: AfterActionConfig
     partitions: int = 1
+    batch_bytes: int = BATCH_BYTES  # file bytes per batch at most (see BATCH_BYTES)
 
 
 @dataclass(slots=True)
@@ -98,7 +105,7 @@ class BatchFlow:
         """One of PREPARE_LOOPS: while one waits on the parser, the next batch is looked up
         and queued, so the parser processes never wait for the main process between batches."""
         while not self.stopping:
-            items, forget = await self.ready.take(self.config.batch)
+            items, forget = await self.ready.take(self.config.batch, self.config.batch_bytes)
             self.preparing += 1
             self._none_preparing.clear()
             try:

@@ -18,7 +18,7 @@ from newsdrop.ingest.file_stat import Compact, FileStat
 from newsdrop.ingest.outcomes import FileOutcome, Published, Rejected, Skipped, Touched, Unsettled
 from newsdrop.shared.contract import Source, ingested_pairs
 from newsdrop.shared.keys import Keys
-from newsdrop.shared.parse import FutureLimit, Parsed, Reason, parse_article
+from newsdrop.shared.parse import FutureLimit, Parsed, Reason, parse_article, size_rejection
 from newsdrop.shared.partitions import partition_of_article
 from newsdrop.shared.wire import xadd_command
 
@@ -63,23 +63,19 @@ def _unreadable(job: Job, exc: OSError) -> Rejected:
     return Rejected(job.relative, stat, "", Reason.UNREADABLE, detail)
 
 
-def _read(fd: int, size: int, max_bytes: int) -> tuple[bytes | None, str, int]:
-    """(bytes or None when over the limit, sha256, bytes read). Over-limit files are only hashed."""
-    digest = hashlib.sha256()
-    if size <= max_bytes:
-        chunks = []
-        total = 0
-        while chunk := os.read(fd, max(size - total, 0) + READ_CHUNK):
-            chunks.append(chunk)
-            total += len(chunk)
-        data = b"".join(chunks)
-        digest.update(data)
-        return data, digest.hexdigest(), len(data)
+def read_bounded(fd: int, size: int, max_bytes: int) -> tuple[bytes, str]:
+    """(bytes, sha256) of a file whose ``stat`` size is within the limit. At most
+    ``max_bytes + 1`` bytes are read: a file that grew meanwhile is cut there (the size check
+    after the read then calls it unsettled), so memory stays bounded by the limit."""
+    chunks = []
     total = 0
-    while chunk := os.read(fd, READ_CHUNK):
-        digest.update(chunk)
+    while total <= max_bytes and (
+        chunk := os.read(fd, min(max(size - total, 0) + READ_CHUNK, max_bytes + 1 - total))
+    ):
+        chunks.append(chunk)
         total += len(chunk)
-    return None, digest.hexdigest(), total
+    data = b"".join(chunks)
+    return data, hashlib.sha256(data).hexdigest()
 
 
 def process(job: Job, config: ParseConfig) -> FileOutcome:
@@ -104,7 +100,11 @@ def process(job: Job, config: ParseConfig) -> FileOutcome:
             # Changed since it settled (e.g. truncated by a rewrite that is still writing):
             # what is there now has not been stable for the settle time.
             return Unsettled(job.relative)
-        data, sha256, length = _read(fd, before.st_size, config.max_bytes)
+        if (too_large := size_rejection(before.st_size, config.max_bytes)) is not None:
+            # From stat alone: not a byte read nor hashed (sha256 stays empty).
+            stat = FileStat.of(before)
+            return Rejected(job.relative, stat, "", too_large.reason, too_large.detail)
+        data, sha256 = read_bounded(fd, before.st_size, config.max_bytes)
         after = os.fstat(fd)
     except OSError as exc:
         return _unreadable(job, exc)
@@ -112,16 +112,13 @@ def process(job: Job, config: ParseConfig) -> FileOutcome:
         os.close(fd)
     stat = FileStat.of(after)
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or (
-        length != after.st_size
+        len(data) != after.st_size
     ):
         return Unsettled(job.relative)
     if job.known_sha256 == sha256:
         return Touched(job.relative, stat, sha256, job.known_id)
     if not encoded_name:
         return Rejected(job.relative, stat, sha256, Reason.UNREADABLE, "file name is not UTF-8")
-    if data is None:
-        detail = f"{length} bytes, limit is {config.max_bytes}"
-        return Rejected(job.relative, stat, sha256, Reason.TOO_LARGE, detail)
     started = time.perf_counter()
     now = datetime.now(UTC)
     result = parse_article(

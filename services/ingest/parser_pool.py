@@ -18,6 +18,9 @@ log = get_logger(__name__)
 # Below this many jobs a batch is parsed in a thread: a process round trip would cost more
 # than it saves, and live drops (one file at a time) stay at thread latency.
 POOL_MIN_JOBS = 32
+# ... unless they are big: a batch of this many file bytes goes to the processes anyway,
+# split evenly (batches are cut at batch_flow.BATCH_BYTES, so large files come few at a time).
+POOL_MIN_BYTES = 256 * 1024
 MIN_CHUNK = 16
 MAX_CHUNK = 256
 
@@ -48,6 +51,13 @@ def chunk_size(jobs: int, workers: int) -> int:
         return max(jobs, 1)
     wanted = -(-jobs // (workers * 2))
     return max(MIN_CHUNK, min(MAX_CHUNK, wanted))
+
+
+def job_bytes(jobs: list[Job], max_bytes: int) -> int:
+    """The bytes a batch's jobs will read, from the stats they were judged complete with (a
+    file over the limit is rejected from its stat: it reads nothing)."""
+    sizes = (job.expected.size for job in jobs if job.expected is not None)
+    return sum(size for size in sizes if size <= max_bytes)
 
 
 class ParserPool:
@@ -85,11 +95,14 @@ class ParserPool:
     async def run(self, jobs: list[Job]) -> list[FileOutcome]:
         if not jobs:
             return []
-        if self.workers <= 0 or len(jobs) < POOL_MIN_JOBS or self._warming:
+        heavy = (
+            len(jobs) < POOL_MIN_JOBS and job_bytes(jobs, self.config.max_bytes) >= POOL_MIN_BYTES
+        )
+        if self.workers <= 0 or (len(jobs) < POOL_MIN_JOBS and not heavy) or self._warming:
             # (while the workers import, the otherwise idle main process parses)
             return await asyncio.to_thread(process_chunk, jobs, self.config)
         loop = asyncio.get_running_loop()
-        size = chunk_size(len(jobs), self.workers)
+        size = -(-len(jobs) // self.workers) if heavy else chunk_size(len(jobs), self.workers)
         chunks = [jobs[start : start + size] for start in range(0, len(jobs), size)]
         try:
             pool = self._pool()

@@ -43,12 +43,20 @@ class ReadyQueue:
     def idle(self) -> bool:
         return not self._waiting and not self._inflight and not self._forget
 
-    async def take(self, limit: int) -> tuple[list[tuple[str, FileStat]], list[str]]:
-        """Wait for work; return up to ``limit`` files (marked in flight) and paths to forget."""
+    async def take(
+        self, limit: int, max_bytes: int | None = None
+    ) -> tuple[list[tuple[str, FileStat]], list[str]]:
+        """Wait for work; return up to ``limit`` files (marked in flight) whose sizes add up
+        to at most ``max_bytes`` (always at least one file), and paths to forget."""
+        budget = max_bytes if max_bytes is not None else -1
         while True:
             items: list[tuple[str, FileStat]] = []
+            total = 0
             for relative, stat in self._waiting.items():
                 if relative not in self._inflight:
+                    total += stat.size
+                    if items and 0 <= budget < total:
+                        break
                     items.append((relative, stat))
                     if len(items) >= limit:
                         break

@@ -1,11 +1,12 @@
 """The inbox walk (start-up backfill, periodic rescan, a folder moved in): every candidate
-file, with symlinks leading outside the inbox refused."""
+file, streamed, with symlinks leading outside the inbox refused."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat as stat_module
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,54 +29,71 @@ def inside(target: str, real_root: str) -> bool:
     return target == real_root or target.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
-def scan(
-    inbox: Path,
-    names: NameRules,
-    refuse: Refuse,
-    many: tuple[int, Callable[[], None]] | None = None,
-) -> list[Found]:
-    """Every candidate file under ``inbox``, oldest mtime first.
+def walk(inbox: Path, names: NameRules, refuse: Refuse) -> Iterator[Found]:
+    """Every candidate file under ``inbox``, streamed in walk order (one folder listed at a
+    time, so memory does not grow with the inbox).
 
     Hidden folders are not entered, folder symlinks not followed, file symlinks resolving
     outside the inbox refused; non-regular files (FIFOs, sockets, devices) are ignored.
-    ``many=(n, callback)``: ``callback()`` once, as soon as ``n`` files are found (the
-    backfill starts its parser processes while the walk goes on).
     """
-    threshold, on_many = many if many is not None else (0, None)
     real_root = os.path.realpath(inbox)
-    found: list[Found] = []
     stack: list[tuple[str, str]] = [(str(inbox), "")]
     while stack:
         directory, base = stack.pop()
         try:
-            entries = list(os.scandir(directory))
+            listing = os.scandir(directory)
         except OSError as exc:
             log.warning("folder_unreadable", path=base or ".", error=str(exc))
             continue
-        for entry in entries:
-            name = entry.name
-            if name.startswith("."):
-                continue
-            relative = base + name
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, relative + "/"))
-                    continue
-                if not is_candidate_file_name(name, names):
-                    continue
-                if entry.is_symlink():
-                    target = os.path.realpath(entry.path)
-                    if not inside(target, real_root):
-                        refuse(relative, target)
-                        continue
-                st = entry.stat()
-            except OSError:
-                continue  # vanished meanwhile, or a dangling link
-            if stat_module.S_ISREG(st.st_mode):
-                found.append(Found(relative, FileStat.of(st)))
-                if on_many is not None and len(found) >= threshold:
-                    on_many()
-                    on_many = None
+        with listing:
+            for entry in listing:
+                found = _candidate(entry, base, names, real_root, refuse, stack)
+                if found is not None:
+                    yield found
+
+
+def _candidate(
+    entry: os.DirEntry[str],
+    base: str,
+    names: NameRules,
+    real_root: str,
+    refuse: Refuse,
+    stack: list[tuple[str, str]],
+) -> Found | None:
+    name = entry.name
+    if name.startswith("."):
+        return None
+    relative = base + name
+    try:
+        if entry.is_dir(follow_symlinks=False):
+            stack.append((entry.path, relative + "/"))
+            return None
+        if not is_candidate_file_name(name, names):
+            return None
+        if entry.is_symlink():
+            target = os.path.realpath(entry.path)
+            if not inside(target, real_root):
+                refuse(relative, target)
+                return None
+        st = entry.stat()
+    except OSError:
+        return None  # vanished meanwhile, or a dangling link
+    if stat_module.S_ISREG(st.st_mode):
+        return Found(relative, FileStat.of(st))
+    return None
+
+
+def next_slice(files: Iterator[Found], limit: int) -> list[Found]:
+    """Up to ``limit`` more files of a walk, oldest mtime first within the slice (empty: the
+    walk is over). Run in a thread: it lists folders and stats files."""
+    out = list(itertools.islice(files, limit))
+    out.sort(key=lambda item: item.stat.mtime_ns)
+    return out
+
+
+def scan(inbox: Path, names: NameRules, refuse: Refuse) -> list[Found]:
+    """Every candidate file under ``inbox``, oldest mtime first (a folder moved in: small)."""
+    found = list(walk(inbox, names, refuse))
     found.sort(key=lambda item: item.stat.mtime_ns)
     return found
 

@@ -120,6 +120,7 @@ class IngestService:
             rescan_seconds=config.rescan_seconds,
             parse_workers=self.parser.workers,
             lease_probe=self.settler.probe,
+            watch=self.watcher.enabled,
         )
         # One call at start, so a wrong URL or password is told even with an idle inbox.
         self._spawn("connect", self._connect())

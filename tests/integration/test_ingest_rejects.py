@@ -71,10 +71,12 @@ def test_every_reason_code_is_dead_lettered_and_the_service_keeps_working(
         assert entry["reason"] == expected_reason[name], entry
         assert len(entry["detail"]) > 10, entry
         assert entry["size"] == str(len(data))
-        assert entry["sha256"] == sha256(data)
+        # too large: decided from stat, never read nor hashed
+        digest = "" if name == "too_large.md" else sha256(data)
+        assert entry["sha256"] == digest
         ledger = LedgerEntry.decode(redis_client.hget(keys.ledger, name))
         assert ledger is not None
-        assert ledger.sha256 == sha256(data)
+        assert ledger.sha256 == digest
     vanished = by_path["vanished.md"]
     assert vanished["reason"] == Reason.UNREADABLE.value
     assert "vanished" in vanished["detail"]
@@ -88,6 +90,29 @@ def test_every_reason_code_is_dead_lettered_and_the_service_keeps_working(
 
     run(restart())
     assert redis_client.xlen(keys.rejected) == len(drops) + 1  # not retried: bytes unchanged
+
+
+def test_a_40_gb_sparse_file_is_too_large_in_under_a_second(
+    tmp_path: Path, redis_url: str, keys: Keys, redis_client: redis.Redis
+) -> None:
+    inbox = tmp_path / "inbox"
+    staged = tmp_path / "out" / "huge.md"
+    staged.parent.mkdir()
+    with staged.open("wb") as handle:
+        handle.truncate(40 * 1024**3)  # sparse: 40 GB by stat, no blocks on disk
+    settings = ingest_settings(inbox, redis_url, keys, settle_seconds=0.1)
+
+    async def scenario() -> None:
+        async with running(settings) as service:
+            os.rename(staged, inbox / "huge.md")  # (hashing it took 63 s per file before)
+            waited = await until(lambda: redis_client.xlen(keys.rejected) == 1, "too_large")
+            assert waited < 1.0, waited
+            await quiet(service, 0.2)
+
+    run(scenario())
+    [entry] = entries(redis_client, keys.rejected)
+    assert (entry["reason"], entry["sha256"]) == ("too_large", "")
+    assert entry["size"] == str(40 * 1024**3)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from newsdrop.cli.check import verdict
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 
@@ -53,6 +55,20 @@ def test_too_large_and_json_output(tmp_path: Path) -> None:
         "detail": record["detail"],
     }
     assert "limit is 1024" in record["detail"]
+
+
+def test_a_40_gb_sparse_file_is_too_large_from_stat(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.md"
+    with huge.open("wb") as handle:
+        handle.truncate(40 * 1024**3)
+    started = time.perf_counter()
+    assert verdict(huge, 1024 * 1024) == ("too_large", f"{40 * 1024**3} bytes, limit is 1048576")
+    assert time.perf_counter() - started < 0.5  # from stat: reading would take minutes
+    record = json.loads(run_check("--json", str(huge)).stdout)
+    assert (record["reason"], record["detail"]) == (
+        "too_large",
+        f"{40 * 1024**3} bytes, limit is {1024 * 1024}",
+    )
 
 
 def test_json_ok_record(corpus: Path) -> None:

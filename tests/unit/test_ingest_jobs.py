@@ -5,24 +5,25 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
+import time
 from pathlib import Path
 
 import hiredis
 import pytest
 
 from newsdrop.ingest.file_stat import FileStat
-from newsdrop.ingest.jobs import Job, ParseConfig, process
+from newsdrop.ingest.jobs import Job, ParseConfig, process, read_bounded
 from newsdrop.ingest.lease_probe import writer_open
 from newsdrop.ingest.outcomes import FileOutcome, Published, Rejected, Skipped, Touched, Unsettled
 from newsdrop.ingest.parser_pool import POOL_MIN_JOBS, ParserPool
-from newsdrop.ingest.scan import scan
+from newsdrop.ingest.scan import next_slice, scan, walk
 from newsdrop.shared.files import NameRules
 from newsdrop.shared.keys import partition_keys
 from newsdrop.shared.parse import Reason
 from newsdrop.shared.partitions import partition_of_article
 from tests.integration.ingest_support import corpus_files, sha256
 
-CONFIG = ParseConfig(max_bytes=4096, volatile_fields=("secured",), max_future_seconds=86_400.0)
+CONFIG = ParseConfig(max_bytes=4096, volatile_fields=("secured",))
 
 
 def job(path: Path, known: str | None = None) -> Job:
@@ -49,7 +50,7 @@ def test_published_outcome_carries_the_wire_fields(tmp_path: Path, corpus: Path)
 
 def test_each_article_is_packed_for_its_partitions_stream(tmp_path: Path, corpus: Path) -> None:
     keys = partition_keys("newsdrop", 4)
-    config = ParseConfig(4096, ("secured",), 86_400.0, tuple(k.ingested for k in keys))
+    config = ParseConfig(4096, ("secured",), tuple(k.ingested for k in keys))
     streams: set[bytes] = set()
     for index, source in enumerate(corpus_files(corpus)[:40]):
         path = tmp_path / f"{index}.md"
@@ -96,16 +97,41 @@ def test_same_digest_as_the_ledger_is_touched_not_parsed(tmp_path: Path) -> None
     assert isinstance(outcome, Touched)
 
 
-def test_too_large_is_hashed_not_parsed(tmp_path: Path) -> None:
+def test_too_large_is_decided_from_stat_not_read(tmp_path: Path) -> None:
     data = b"x" * 10_000
     path = tmp_path / "big.md"
     path.write_bytes(data)
     outcome = process(job(path), CONFIG)
     assert isinstance(outcome, Rejected)
     assert outcome.reason is Reason.TOO_LARGE
-    assert outcome.sha256 == sha256(data)
+    assert outcome.sha256 == ""  # not hashed
     assert outcome.stat is not None
     assert outcome.stat.size == 10_000
+
+
+def test_a_40_gb_sparse_file_is_rejected_without_reading_it(tmp_path: Path) -> None:
+    path = tmp_path / "huge.md"
+    with path.open("wb") as handle:
+        handle.truncate(40 * 1024**3)
+    started = time.perf_counter()
+    outcome = process(job(path), CONFIG)
+    assert time.perf_counter() - started < 0.5
+    assert isinstance(outcome, Rejected)
+    assert (outcome.reason, outcome.sha256) == (Reason.TOO_LARGE, "")
+    assert outcome.detail == f"{40 * 1024**3} bytes, limit is {CONFIG.max_bytes}"
+
+
+def test_a_file_growing_past_the_limit_while_read_is_cut_and_unsettled(tmp_path: Path) -> None:
+    path = tmp_path / "growing.md"
+    path.write_bytes(b"x" * 100)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with path.open("ab") as handle:  # grows after the stat that judged it small
+            handle.write(b"y" * 10 * CONFIG.max_bytes)
+        data, _ = read_bounded(fd, 100, CONFIG.max_bytes)
+    finally:
+        os.close(fd)
+    assert len(data) == CONFIG.max_bytes + 1  # never more than the limit + 1 in memory
 
 
 def test_vanished_file_is_unreadable_without_a_stat(tmp_path: Path) -> None:
@@ -158,16 +184,21 @@ def test_scan_include_pattern(tmp_path: Path, include: str, names: list[str]) ->
     assert [item.relative for item in scan(tmp_path, NameRules(include), lambda *_: None)] == names
 
 
-def test_scan_says_once_when_it_has_found_many(tmp_path: Path) -> None:
-    for n in range(5):
-        (tmp_path / f"{n}.md").write_bytes(b"x")
-    (tmp_path / "skip.tmp").write_bytes(b"x")
-    calls: list[int] = []
-    found = scan(tmp_path, NameRules(), lambda *_: None, (3, lambda: calls.append(1)))
-    assert len(found) == 5
-    assert calls == [1]
-    assert scan(tmp_path, NameRules(), lambda *_: None, (6, lambda: calls.append(2)))
-    assert calls == [1]
+def test_walk_streams_slices_that_cover_the_inbox_once(tmp_path: Path) -> None:
+    names = {f"d{d}/{n}.md" for d in range(3) for n in range(7)} | {f"{n}.md" for n in range(5)}
+    for name in names:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    files = walk(tmp_path, NameRules(), lambda *_: None)
+    slices = []
+    while part := next_slice(files, 4):
+        assert len(part) <= 4
+        assert part == sorted(part, key=lambda item: item.stat.mtime_ns)  # oldest first
+        slices.append(part)
+    walked = [item.relative for part in slices for item in part]
+    assert sorted(walked) == sorted(names)  # each file once
+    assert len(slices) == -(-len(names) // 4)
+    assert next_slice(files, 4) == []
 
 
 def test_changed_since_it_settled_goes_back_to_settling(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import PurePosixPath
 
 import pytest
@@ -11,6 +12,8 @@ from newsdrop.ingest.backfill import progress
 from newsdrop.ingest.file_stat import FileStat
 from newsdrop.ingest.ledger import LedgerEntry, known_digest, needs_read
 from newsdrop.ingest.parser_pool import chunk_size, worker_count
+from newsdrop.ingest.ready_queue import ReadyQueue
+from newsdrop.ingest.rescan import pause_after
 from newsdrop.ingest.settle_rules import Watch, arrived_complete, settle_check
 
 MS = 1_000_000
@@ -160,3 +163,27 @@ def test_worker_count(configured: int, cpus: int | None, workers: int) -> None:
 )
 def test_chunk_size(jobs: int, workers: int, size: int) -> None:
     assert chunk_size(jobs, workers) == size
+
+
+@pytest.mark.parametrize(
+    ("worked", "share", "pause"), [(0.01, 0.01, 0.99), (0.2, 0.5, 0.2), (1.0, 1.0, 0.0)]
+)
+def test_a_paced_rescan_rests_so_its_work_is_its_share(
+    worked: float, share: float, pause: float
+) -> None:
+    assert pause_after(worked, share) == pytest.approx(pause)
+
+
+def test_ready_queue_cuts_a_batch_at_its_bytes_but_always_hands_out_one() -> None:
+    async def scenario() -> None:
+        queue = ReadyQueue()
+        for name, size in (("a", 600), ("b", 600), ("c", 100), ("d", 5000), ("e", 1)):
+            queue.put(name, FileStat(size, 1, 1))
+        batches = []
+        while len(queue):
+            items, _ = await queue.take(10, max_bytes=1000)
+            batches.append([name for name, _ in items])
+            queue.release(batches[-1])
+        assert batches == [["a"], ["b", "c"], ["d"], ["e"]]
+
+    asyncio.run(scenario())

@@ -1,0 +1,127 @@
+"""The safety net at scale: with inotify off the rescan still finds new, rewritten and deleted
+files; a pass offers only what the ledger does not account for; the backfill streams."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+from pathlib import Path
+
+import redis
+
+from newsdrop.ingest.app import build_service
+from newsdrop.shared.keys import Keys
+
+from .ingest_support import (
+    DEFAULT_TIMEOUT,
+    corpus_files,
+    ingest_settings,
+    paths,
+    quiet,
+    rename_in,
+    run,
+    running,
+    until,
+)
+
+
+def articles(corpus: Path, count: int) -> list[bytes]:
+    return [path.read_bytes() for path in corpus_files(corpus)[:count]]
+
+
+def test_with_inotify_off_the_rescan_finds_new_rewritten_and_deleted_files(
+    tmp_path: Path, corpus: Path, redis_url: str, keys: Keys, redis_client: redis.Redis
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    one, two, three = articles(corpus, 3)
+    (inbox / "old.md").write_bytes(one)
+    settings = ingest_settings(
+        inbox, redis_url, keys, watch=False, rescan_seconds=0.3, settle_seconds=0.1
+    )
+
+    async def scenario() -> None:
+        async with running(settings) as service:
+            assert service.watcher.armed.is_set() and not service.watcher.enabled
+            await until(lambda: redis_client.xlen(keys.ingested) == 1, "the backfill")
+            (inbox / "sub").mkdir()
+            (inbox / "sub" / "written.md").write_bytes(two)  # written in place, no event
+            rename_in(tmp_path / "out", inbox, "renamed.md", three)
+            await until(lambda: redis_client.xlen(keys.ingested) == 3, "the rescan")
+            (inbox / "old.md").write_bytes(two)  # rewritten: another article now
+            os.utime(inbox / "old.md", ns=(1, 1))
+            await until(lambda: redis_client.xlen(keys.ingested) == 4, "the rewrite")
+            os.unlink(inbox / "renamed.md")  # deleted without an event: its entry goes
+            await until(lambda: not redis_client.hexists(keys.ledger, "renamed.md"), "forget")
+            await quiet(service, 0.7)  # (two more passes: nothing sent again)
+
+    run(scenario())
+    assert sorted(paths(redis_client, keys.ingested)) == [
+        "old.md",
+        "old.md",
+        "renamed.md",
+        "sub/written.md",
+    ]
+    assert sorted(redis_client.hkeys(keys.ledger)) == ["old.md", "sub/written.md"]
+
+
+def test_a_rescan_pass_offers_only_what_the_ledger_does_not_account_for(
+    tmp_path: Path, corpus: Path, redis_url: str, keys: Keys, redis_client: redis.Redis
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    data = articles(corpus, 1)[0]
+    for n in range(300):
+        (inbox / f"{n:03d}.md").write_bytes(data)
+    settings = ingest_settings(inbox, redis_url, keys, settle_seconds=0.1)
+
+    async def scenario() -> None:
+        async with running(settings) as service:
+            await quiet(service, 0.1)
+            seen = service.flow.totals.seen
+            totals = await service.rescanner.rescan("test")
+            assert (totals.files, totals.offered, totals.forgotten) == (300, 0, 0)
+            await service._cancel("watcher")  # the next two changes raise no event
+            (inbox / "new.md").write_bytes(data)
+            os.unlink(inbox / "000.md")
+            totals = await service.rescanner.rescan("test")
+            assert (totals.files, totals.offered, totals.forgotten) == (300, 1, 1)
+            await quiet(service, 0.1)
+            assert service.flow.totals.seen - seen <= 2  # not the 300 files at rest again
+
+    run(scenario())
+    assert not redis_client.hexists(keys.ledger, "000.md")
+    assert redis_client.hlen(keys.ledger) == 300
+
+
+def test_the_backfill_streams_with_a_bounded_number_of_files_in_the_flow(
+    tmp_path: Path, corpus: Path, redis_url: str, keys: Keys, redis_client: redis.Redis
+) -> None:
+    inbox = tmp_path / "inbox"
+    for d in range(4):
+        for n in range(150):
+            (inbox / f"d{d}").mkdir(parents=True, exist_ok=True)
+            (inbox / f"d{d}" / f"{n:03d}.md").write_bytes(b"not an article %d\n" % n)
+    settings = ingest_settings(inbox, redis_url, keys, settle_seconds=0.1, publish_batch=20)
+    bound = 50
+
+    async def scenario() -> None:
+        service = build_service(settings)
+        service.backfill.config = dataclasses.replace(service.backfill.config, in_flight=bound)
+        most = 0
+        await service.start()
+        try:
+            while not service.backfill_done.is_set():
+                in_flow = len(service.settler) + len(service.ready) + service.ready.inflight
+                most = max(most, in_flow)
+                await asyncio.sleep(0.001)
+            await asyncio.wait_for(service.backfill_done.wait(), DEFAULT_TIMEOUT)
+        finally:
+            await service.stop()
+        # one walk slice may land on top of what is left below the bound
+        assert 0 < most < bound + 1000, most
+        assert service.backfill.offered == 600
+
+    run(scenario())
+    assert redis_client.xlen(keys.rejected) == 600
