@@ -23,7 +23,7 @@ from newsdrop.shared.parse import Reason
 from newsdrop.shared.partitions import partition_of_article
 from tests.integration.ingest_support import corpus_files, sha256
 
-CONFIG = ParseConfig(max_bytes=4096, volatile_fields=("secured",))
+CONFIG = ParseConfig(max_bytes=4096, volatile_fields=("secured",), max_future_seconds=86_400.0)
 
 
 def job(path: Path, known: str | None = None) -> Job:
@@ -50,7 +50,7 @@ def test_published_outcome_carries_the_wire_fields(tmp_path: Path, corpus: Path)
 
 def test_each_article_is_packed_for_its_partitions_stream(tmp_path: Path, corpus: Path) -> None:
     keys = partition_keys("newsdrop", 4)
-    config = ParseConfig(4096, ("secured",), tuple(k.ingested for k in keys))
+    config = ParseConfig(4096, ("secured",), 86_400.0, tuple(k.ingested for k in keys))
     streams: set[bytes] = set()
     for index, source in enumerate(corpus_files(corpus)[:40]):
         path = tmp_path / f"{index}.md"

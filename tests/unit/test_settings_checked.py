@@ -47,6 +47,11 @@ BAD: dict[str, str] = {
     "rejected_maxlen": "0",
     "store_port": "-1",
     "trim_seconds": "-1",
+    "max_future_seconds": "-1",
+    "tombstone_retention_seconds": "0",
+    "on_delete": "purge",
+    "exclude": "tmp/*.md",
+    "watch": "maybe",
 }
 NO_BAD_VALUE = {"volatile_fields": "any comma-separated list of field names is valid"}
 COMMANDS = (["ingest"], ["store"], ["up"], ["tail"], ["get", "x"], ["stats"], ["streams"], ["url"])
