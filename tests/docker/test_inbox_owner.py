@@ -1,7 +1,7 @@
 """The image runs as uid 10001; a bind-mounted inbox belongs to the host user. Reading works
-either way, but ``NEWSDROP_ON_SUCCESS=move`` needs to write into the inbox: it fails (the
-file stays, one ``after_action_failed`` warning, nothing else lost) until ingest runs as the
-inbox's owner with the compose file's ``user:`` setting (``INBOX_UID``/``INBOX_GID``)."""
+either way, but ``NEWSDROP_ON_SUCCESS=move`` needs to write into the inbox: ingest refuses to
+start (one line naming ``NEWSDROP_MOVE_DIR``, exit 2, the dropped file untouched) until it runs
+as the inbox's owner with the compose file's ``user:`` setting (``INBOX_UID``/``INBOX_GID``)."""
 
 from __future__ import annotations
 
@@ -74,17 +74,19 @@ def test_move_needs_ingest_to_run_as_the_inbox_owner(
     first, second = sorted((corpus_dir() / "news").glob("*.md"))[:2]
     processed = inbox / ".newsdrop" / "processed"
 
-    compose.up()  # the image's own user, uid 10001
     (inbox / first.name).write_bytes(first.read_bytes())
-    wait_for_articles(compose, 1)
-    assert wait_for(lambda: "after_action_failed" in compose.logs("ingest"))
+    with pytest.raises(AssertionError, match="ingest"):
+        compose.up()  # the image's own user, uid 10001: the start check refuses
+    assert wait_for(lambda: "NEWSDROP_MOVE_DIR" in compose.logs("ingest"))
+    refusal = [line for line in compose.logs("ingest").splitlines() if "NEWSDROP_MOVE_DIR" in line]
+    assert "is not writable by this user" in refusal[0], refusal
     assert (inbox / first.name).exists() and not processed.exists()
-    assert "Permission denied" in compose.logs("ingest")
 
     compose.env |= {"INBOX_UID": str(uid), "INBOX_GID": str(gid)}
     compose.up()  # recreates ingest as the inbox's owner
     (inbox / second.name).write_bytes(second.read_bytes())
-    wait_for_articles(compose, 2)
+    wait_for_articles(compose, 2)  # the first file too, now that ingest could start
+    assert wait_for((processed / first.name).exists)
     moved = processed / second.name
     assert wait_for(moved.exists), f"{second.name} was not moved to {processed}"
     assert not (inbox / second.name).exists()

@@ -39,6 +39,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -49,10 +50,12 @@ from newsdrop.shared.keys import STORE_GROUP, Keys
 from newsdrop.shared.parse import (
     DEFAULT_MAX_BYTES,
     DEFAULT_VOLATILE_FIELDS,
+    FutureLimit,
     Parsed,
     parse_article,
 )
 from newsdrop.shared.partitions import partition_of_article, partition_of_path
+from newsdrop.shared.settings import Settings
 from newsdrop.shared.version import version_string
 
 # Keys the ingest adds to the article JSON on top of the file's own fields (wire.article_json).
@@ -116,6 +119,7 @@ class Expected:
     retracted: set[str] = field(default_factory=set)  # article ids retracted after their drops
     max_bytes: int = DEFAULT_MAX_BYTES
     volatile_fields: tuple[str, ...] = DEFAULT_VOLATILE_FIELDS
+    max_future_seconds: float = Settings.model_fields["max_future_seconds"].default
     _parse_cache: dict[bytes, Parsed | tuple[str, str]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -130,7 +134,10 @@ class Expected:
         cached = self._parse_cache.get(key)
         if cached is None:
             result = parse_article(
-                data, max_bytes=self.max_bytes, volatile_fields=self.volatile_fields
+                data,
+                max_bytes=self.max_bytes,
+                volatile_fields=self.volatile_fields,
+                future=FutureLimit(datetime.now(UTC), self.max_future_seconds),
             )
             cached = result if isinstance(result, Parsed) else (str(result.reason), result.detail)
             self._parse_cache[key] = cached

@@ -13,11 +13,13 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from newsdrop.shared.parse import Parsed, parse_article
+from newsdrop.shared.parse import FutureLimit, Parsed, parse_article
+from newsdrop.shared.settings import Settings
 
 from .conftest import World
 from .inbox import ArticleFactory
@@ -114,7 +116,7 @@ def catalogue(factory: ArticleFactory, marker: Path) -> list[Hostile]:
         Hostile(
             "far_future.md",
             front("publishedDateTime: 9999-12-31T23:59:59Z\n", factory, n + 19),
-            None,
+            "validation_error",  # more than NEWSDROP_MAX_FUTURE_SECONDS ahead
         ),
         Hostile(
             "year_one.md", front("publishedDateTime: 0001-01-01T00:00:00Z\n", factory, n + 20), None
@@ -147,8 +149,9 @@ DEEP_REASONS = ("yaml_error", "validation_error")
 def test_catalogue_agrees_with_the_parser(factory: ArticleFactory, tmp_path: Path) -> None:
     """The catalogue's stated reasons are what the pure parser says (so the e2e test below
     checks the services against the parser, and the parser against the catalogue)."""
+    future = FutureLimit(datetime.now(UTC), Settings.model_fields["max_future_seconds"].default)
     for item in catalogue(factory, tmp_path / "marker"):
-        result = parse_article(item.data)
+        result = parse_article(item.data, future=future)
         got = None if isinstance(result, Parsed) else str(result.reason)
         if item.name.startswith("deep_"):
             assert got in DEEP_REASONS, (item.name, result)

@@ -6,12 +6,13 @@ correct state; each test then breaks one thing and checks the checker names it.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import redis
 
-from newsdrop.shared.contract import Source, ingested_fields
+from newsdrop.shared.contract import Source, dead_letter, ingested_fields
 from newsdrop.shared.keys import STORE_GROUP, Keys
 from newsdrop.shared.parse import Parsed, parse_article
 from newsdrop.shared.version import Decision, decide
@@ -33,17 +34,15 @@ class ReferenceStore:
     def ingest(self, drop: Drop) -> str:
         parsed = parse_article(drop.data)
         if not isinstance(parsed, Parsed):
-            self.client.xadd(
-                self.keys.rejected,
-                {
-                    "path": drop.path,
-                    "reason": str(parsed.reason),
-                    "detail": parsed.detail,
-                    "size": str(len(drop.data)),
-                    "sha256": drop.sha256,
-                    "at": "2026-01-01T00:00:00Z",
-                },
+            letter = dead_letter(
+                path=drop.path.encode(),
+                reason=parsed.reason,
+                detail=parsed.detail,
+                size=str(len(drop.data)),
+                sha256=drop.sha256,
+                at=datetime(2026, 1, 1, tzinfo=UTC),
             )
+            self.client.xadd(self.keys.rejected, dict(letter))
             return ""
         source = Source(drop.path, drop.mtime_ns, len(drop.data), drop.sha256)
         return str(self.client.xadd(self.keys.ingested, ingested_fields(parsed, source)))

@@ -296,7 +296,8 @@ def test_front_matter_paths_are_data(world: World, tmp_path: Path) -> None:
         f'id: "../../../{marker.name}"\n'
         f'moveDir: "{tmp_path / "outside"}"\n'
         'processed: "/etc/cron.d/evil"\n'
-        'images:\n  - url: "file:///etc/shadow"\n'
+        # the article already has `images` (a duplicate key is a yaml_error): an extra field
+        'gallery:\n  - url: "file:///etc/shadow"\n'
     )
     before = snapshot(tmp_path, {world.inbox.root, tmp_path / "logs", world.inbox.staging})
     world.fleet.store().start().wait_ready()
