@@ -73,8 +73,9 @@ class ChangelogEntry(BaseModel):
     id: str = Field(description="Article id: first 32 hex chars of sha256(url).")
     url: str = Field(description="Canonical URL (lowercase host, no fragment, no trackers).")
     version: str = Field(
-        description="Sortable version '<18-digit µs timestamp>.<20-digit mtime_ns>.<hash>': "
-        "plain string comparison orders versions."
+        description="Sortable version '<18-digit µs timestamp>.<20-digit file time "
+        "ns>.<hash>' (file time: the later of the file's mtime and ctime): plain string "
+        "comparison orders versions."
     )
     content_hash: str = Field(description="sha256 of the article's canonical JSON, hex.")
     article: str = Field(description="JSON document, see ChangelogArticle schema.")
@@ -183,6 +184,7 @@ class Source:
     mtime_ns: int
     size: int
     sha256: str
+    ctime_ns: int = 0  # the file's change time: a version's file time is max(mtime, ctime)
 
 
 def utc_iso(moment: datetime) -> str:
@@ -221,7 +223,9 @@ def ingested_pairs(
     values: tuple[str | bytes, ...] = (
         parsed.id,
         parsed.url,
-        version_string(parsed.timestamp, source.mtime_ns, parsed.content_hash),
+        version_string(
+            parsed.timestamp, source.mtime_ns, parsed.content_hash, ctime_ns=source.ctime_ns
+        ),
         parsed.content_hash,
         article_json(parsed, source, moment),
         source.path,

@@ -1,4 +1,4 @@
-"""The version order rule, written once: (article timestamp, source mtime_ns, content hash).
+"""The version order rule, written once: (article time, file time, content hash).
 
 Versions are encoded as fixed-width strings so that plain string comparison (in Python and in
 the store's Lua script) is the tuple comparison.
@@ -27,19 +27,26 @@ class Decision(StrEnum):
     RETRACT_SKIPPED = "retract_skipped"  # absent, already retracted, or a condition unmet
 
 
-def version_string(timestamp: datetime | None, mtime_ns: int, content_hash: str) -> str:
-    """Sortable version: ``<µs since 0001-01-01, 18 digits>.<mtime_ns, 20 digits>.<hash>``.
+def version_string(
+    timestamp: datetime | None, mtime_ns: int, content_hash: str, *, ctime_ns: int = 0
+) -> str:
+    """Sortable version: ``<µs since 0001-01-01, 18 digits>.<file time ns, 20 digits>.<hash>``.
 
-    An undated article (no ``publishedDateTime``/``updatedDateTime``/``modifiedDateTime``)
-    takes its file time as the time component, so a later undated edit wins over an older
-    dated version (docs/architecture.md, "The version rule's cases").
+    The file time is ``max(mtime_ns, ctime_ns)``: when the file last changed *or arrived*. A
+    copy that keeps an older mtime (``cp -p``, ``rsync -a``, ``tar x``) still gets a fresh
+    ctime, which no writer can set, so among versions with the same article time the one
+    that reached the inbox last wins. An undated article (no ``publishedDateTime``/
+    ``updatedDateTime``/``modifiedDateTime``) takes its mtime as the time component, so a
+    later undated edit wins over an older dated version while an old undated file copied in
+    later does not (docs/architecture.md, "The version rule's cases").
     """
     mtime = min(max(mtime_ns, 0), _MAX_MTIME_NS)
+    file_time = min(max(mtime_ns, ctime_ns, 0), _MAX_MTIME_NS)
     if timestamp is None:
         micros = _UNIX_EPOCH_MICROS + mtime // 1000
     else:
         micros = (timestamp - EPOCH) // timedelta(microseconds=1)
-    return f"{micros:018d}.{mtime:020d}.{content_hash}"
+    return f"{micros:018d}.{file_time:020d}.{content_hash}"
 
 
 def decide(

@@ -176,7 +176,7 @@ class DeletionHandler:
             if not isinstance(parsed, Parsed):
                 continue
             sha256 = hashlib.sha256(data).hexdigest()
-            source = Source(other, stat.st_mtime_ns, len(data), sha256)
+            source = Source(other, stat.st_mtime_ns, len(data), sha256, stat.st_ctime_ns)
             pairs = ingested_pairs(parsed, source, now, forced=True)
             fields = dict(zip(pairs[::2], pairs[1::2], strict=True))
             version = _text(fields["version"])

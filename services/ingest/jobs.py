@@ -130,7 +130,7 @@ def process(job: Job, config: ParseConfig) -> FileOutcome:
     if not isinstance(result, Parsed):
         elapsed = time.perf_counter() - started
         return Rejected(job.relative, stat, sha256, result.reason, result.detail, elapsed)
-    source = Source(job.relative, stat.mtime_ns, stat.size, sha256)
+    source = Source(job.relative, stat.mtime_ns, stat.size, sha256, stat.ctime_ns)
     pairs = ingested_pairs(result, source, now)
     entry = xadd_command(config.stream_of(result.id), pairs)
     elapsed = time.perf_counter() - started

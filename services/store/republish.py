@@ -94,7 +94,9 @@ def prepare(
             report.unreadable.append((str(path), exc.strerror or str(exc)))
             continue
         sha256 = hashlib.sha256(data).hexdigest()
-        source = Source(source_path(path, inbox), stat.st_mtime_ns, len(data), sha256)
+        source = Source(
+            source_path(path, inbox), stat.st_mtime_ns, len(data), sha256, stat.st_ctime_ns
+        )
         entry = forced_entry(data, source, rules, now)
         if isinstance(entry, Forced):
             todo.append(entry)

@@ -1,9 +1,11 @@
 """The version traps through real ingest and store: a wrong-year file is rejected (the later
-correction is applied), and a later undated edit replaces a dated version."""
+correction is applied), a later undated edit replaces a dated version, and a correction
+copied with its older mtime preserved replaces the current version."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -96,3 +98,21 @@ def test_an_undated_copy_older_than_the_dated_version_stays_stale(
     ingest_then_store(inbox, redis_url, keys, redis_client, [])
     assert titles(redis_client, keys) == ["Dated"]
     assert redis_client.hget(keys.stats, "stale") == "1"
+
+
+def test_a_correction_copied_with_its_older_mtime_preserved_wins(
+    tmp_path: Path, redis_url: str, keys: Keys, redis_client: redis.Redis
+) -> None:
+    """``cp -p`` (here ``shutil.copy2``) of corrected content over the current file: same
+    timestamp, an mtime older than the current file's. Its fresh ctime makes it the latest."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    stamp = "publishedDateTime: 2026-11-20T08:00:00Z\n"
+    corrected = tmp_path / "corrected.md"
+    write(corrected, article("Corrected", stamp), time.time_ns() - 3_600 * 10**9)
+    ingest_then_store(inbox, redis_url, keys, redis_client, [("a.md", article("First", stamp))])
+    shutil.copy2(corrected, inbox / "a.md")
+    assert (inbox / "a.md").stat().st_mtime_ns == corrected.stat().st_mtime_ns
+    ingest_then_store(inbox, redis_url, keys, redis_client, [])  # reads the inbox again
+    assert titles(redis_client, keys) == ["Corrected"]
+    assert redis_client.hget(keys.stats, "stale") is None

@@ -99,8 +99,12 @@ class Inbox:
         root.mkdir(parents=True, exist_ok=True)
         staging.mkdir(parents=True, exist_ok=True)
         self._counter = itertools.count()
-        # Explicit mtimes start now and strictly increase, so file order is under our control.
-        self._clock = time.time_ns()
+        # Explicit mtimes strictly increase, so file order is under our control. They start a
+        # day ahead: a version's file time is max(mtime, ctime), and the ctime (set by the
+        # kernel on every write and rename into the inbox) must never overtake them, or the
+        # order would be the arrival order the scenarios deliberately scramble.
+        # (tests/integration/test_version_traps.py covers the ctime half of the rule.)
+        self._clock = time.time_ns() + 86_400 * 10**9
 
     def next_mtime(self) -> int:
         self._clock += 1_000_000  # 1 ms apart
@@ -156,7 +160,8 @@ class Inbox:
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("wb") as handle:
             handle.write(data)
-        return Drop(rel, data, target.stat().st_mtime_ns, required)
+        done = target.stat()
+        return Drop(rel, data, done.st_mtime_ns, required, done.st_ctime_ns)
 
     def write_slowly(self, rel: str, data: bytes, *, chunks: int, delay: float) -> Drop:
         """Write in ``chunks`` pieces ``delay`` seconds apart (a slow copy or download)."""
@@ -169,7 +174,8 @@ class Inbox:
                 handle.flush()
                 os.fsync(handle.fileno())
                 time.sleep(delay)  # the pacing of the writer is the scenario, not a wait
-        return Drop(rel, data, target.stat().st_mtime_ns)
+        done = target.stat()
+        return Drop(rel, data, done.st_mtime_ns, ctime_ns=done.st_ctime_ns)
 
     def delete(self, rel: str) -> None:
         (self.root / rel).unlink()

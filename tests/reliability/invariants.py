@@ -5,7 +5,8 @@ parser and version rule) from what the scenario dropped into the inbox; the actu
 read from Redis. The promise being checked (design.md, failure model):
 
 * the changelog holds exactly one entry per expected article id, carrying the content of the
-  latest version by the design's rule (timestamp, mtime_ns, content hash), and nothing else;
+  latest version by the design's rule (timestamp, max(mtime_ns, ctime_ns), content hash),
+  and nothing else;
 * the store's index (``latest``) points at those live changelog entries and agrees with them;
 * the store's consumer group has read everything and has nothing pending;
 * every rejected file is in the dead-letter stream with its reason, and nothing else is;
@@ -82,6 +83,7 @@ class Drop:
     data: bytes
     mtime_ns: int
     required: bool = True
+    ctime_ns: int = 0  # known only where it can matter (it must not exceed mtime_ns otherwise)
 
     @property
     def sha256(self) -> str:
@@ -147,7 +149,9 @@ class Expected:
         """Record one dropped version; returns what the parser makes of it."""
         result = self._parse(drop.data)
         if isinstance(result, Parsed):
-            version = version_string(result.timestamp, drop.mtime_ns, result.content_hash)
+            version = version_string(
+                result.timestamp, drop.mtime_ns, result.content_hash, ctime_ns=drop.ctime_ns
+            )
             self.versions.setdefault(result.id, []).append(
                 ExpectedVersion(
                     id=result.id,

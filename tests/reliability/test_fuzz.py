@@ -65,7 +65,10 @@ class Model:
         os.utime(path, ns=(now, now))
         index = self.current.get(rel)
         if index is not None:
-            drop = replace(self.world.drops[index], mtime_ns=path.stat().st_mtime_ns)
+            done = path.stat()
+            drop = replace(
+                self.world.drops[index], mtime_ns=done.st_mtime_ns, ctime_ns=done.st_ctime_ns
+            )
             self.world.drops.append(replace(drop, required=False))
             self.current[rel] = len(self.world.drops) - 1
 

@@ -123,7 +123,8 @@ def test_directory_renamed_in(world: World) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         data = world.factory.article(n)
         path.write_bytes(data)
-        items.append(Drop(f"moved/{rel}", data, path.stat().st_mtime_ns))
+        done = path.stat()
+        items.append(Drop(f"moved/{rel}", data, done.st_mtime_ns, ctime_ns=done.st_ctime_ns))
     os.rename(tree, world.inbox.root / "moved")
     world.drops += items
     world.wait(timeout=60)
@@ -177,7 +178,7 @@ def test_soak_inbox_churn(world: World, figures: Callable[..., None]) -> None:
     for index, drop in enumerate(world.drops):
         last[drop.path] = index
     world.drops = [
-        Drop(d.path, d.data, d.mtime_ns, required=d.required or last[d.path] == i)
+        Drop(d.path, d.data, d.mtime_ns, d.required or last[d.path] == i, d.ctime_ns)
         for i, d in enumerate(world.drops)
     ]
     report = world.wait(timeout=300)
@@ -205,7 +206,10 @@ def cycle_in_place(world: World, rel: str, data: bytes, stop: threading.Event) -
             handle.flush()
             time.sleep(0.04)
             handle.write(data[half:])
-        world.drops.append(Drop(rel, data, path.stat().st_mtime_ns, required=False))
+        done = path.stat()
+        world.drops.append(
+            Drop(rel, data, done.st_mtime_ns, required=False, ctime_ns=done.st_ctime_ns)
+        )
         time.sleep(0.04)
 
 

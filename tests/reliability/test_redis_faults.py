@@ -139,13 +139,13 @@ def test_flushall_store_recreates_group_loudly(
     assert store.alive and store.starts == 1
 
     # Old files: the flush erased them and the ledger; new files must all arrive.
-    world.drops = [type(d)(d.path, d.data, d.mtime_ns, required=False) for d in before]
+    world.drops = [type(d)(d.path, d.data, d.mtime_ns, False, d.ctime_ns) for d in before]
     for n in range(100, 150):
         world.drop(f"b/{n:04d}.md", world.factory.article(n))
     report = world.wait(timeout=90)
     # The inbox still holds the old files and the ledger is gone: the next rescan (every 5 s
     # here) re-sends them, so the flushed state is rebuilt from the inbox.
-    world.drops = [type(d)(d.path, d.data, d.mtime_ns) for d in world.drops]
+    world.drops = [type(d)(d.path, d.data, d.mtime_ns, True, d.ctime_ns) for d in world.drops]
     rebuilt = world.wait(timeout=30)
     missing_groups = sum(1 for r in store.logs() if r.get("event") == "consumer_group_missing")
     assert missing_groups < 20, f"the store spun on the missing group ({missing_groups} lines)"

@@ -65,3 +65,30 @@ def test_the_undated_time_component_is_the_file_time_to_the_microsecond() -> Non
     assert version_string(None, file_ns, "aa") == version_string(
         datetime.fromtimestamp(file_ns // 1000 / 1e6, UTC), file_ns, "aa"
     )
+
+
+def test_a_copy_with_an_older_mtime_but_a_later_ctime_wins_at_the_same_timestamp() -> None:
+    """``cp -p``/``rsync -a``/``tar x``: the mtime is the source's, the ctime is the arrival."""
+    stamp = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    first_ns = int(NOW.timestamp() * 1e9)  # the current file, written (and arrived) now
+    current = version_string(stamp, first_ns, "aa", ctime_ns=first_ns)
+    preserved = first_ns - 3_600 * 10**9  # the correction's mtime: an hour older
+    correction = version_string(stamp, preserved, "bb", ctime_ns=first_ns + 10**9)
+    assert decide(correction, "bb", current, "aa") is Decision.APPLY
+    # without the ctime (the rule before issue 14), the same correction was stale
+    assert decide(version_string(stamp, preserved, "bb"), "bb", current, "aa") is Decision.STALE
+
+
+def test_an_old_undated_file_copied_in_later_keeps_its_mtime_as_its_time() -> None:
+    """The ctime breaks ties; it does not date an undated article (a replay stays stale)."""
+    dated_at = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    dated = version_string(dated_at, int(dated_at.timestamp() * 1e9), "aa")
+    week_old = int(dated_at.timestamp() * 1e9) - 7 * 86_400 * 10**9
+    replay = version_string(None, week_old, "dd", ctime_ns=int(NOW.timestamp() * 1e9))
+    assert decide(replay, "dd", dated, "aa") is Decision.STALE
+
+
+def test_the_file_time_component_is_the_later_of_mtime_and_ctime() -> None:
+    stamp = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    assert version_string(stamp, 5, "aa", ctime_ns=7) == version_string(stamp, 7, "aa")
+    assert version_string(stamp, 9, "aa", ctime_ns=7) == version_string(stamp, 9, "aa")
