@@ -1,6 +1,7 @@
 """One service process supervised by `newsdrop up`: start, stderr, exit, restart schedule.
 
-The child's stderr is copied to ours line by line, keeping the last line: a child that exits
+The child's stderr is copied line by line to ours (or to ``sink``: `up`'s terminal display
+writes them to a log file), keeping the last line: a child that exits
 with status 2 (``CONFIG_ERROR``: it refused its configuration) is not restarted, and that line
 is its message.
 """
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from newsdrop.shared.exit_codes import CONFIG_ERROR
@@ -37,6 +39,7 @@ class Child:
     backoff: Backoff = field(default_factory=lambda: Backoff(base=0.5, cap=30.0))
     refusal: str | None = None  # the message of a configuration error (exit status 2)
     last_line: str = ""  # the last line the child wrote to stderr
+    sink: Callable[[bytes], None] | None = None  # where its lines go (default: our stderr)
     _stderr: threading.Thread | None = None
 
     def start(self, env: dict[str, str]) -> None:
@@ -57,10 +60,12 @@ class Child:
     def _forward_stderr(self, process: subprocess.Popen[bytes]) -> None:
         """Copy the child's stderr to ours, keeping its last line (its message, on exit 2)."""
         assert process.stderr is not None
-        sink = sys.stderr.buffer
         for line in process.stderr:
-            sink.write(line)
-            sink.flush()
+            if self.sink is not None:
+                self.sink(line)
+            else:
+                sys.stderr.buffer.write(line)
+                sys.stderr.buffer.flush()
             if line.strip():
                 self.last_line = line.decode("utf-8", "replace").strip()
 

@@ -6,16 +6,21 @@ restarting cannot fix that, so `up` stops everything and exits 2 with the child'
 SIGINT/SIGTERM/SIGHUP stop the children with SIGTERM (each finishes its in-flight work within
 graceful_timeout), then the embedded server (each child and the server in its own session, so
 a terminal's Ctrl-C reaches `up` alone and the stop order holds). One `up` per state folder
-(``shared.state.up_lock``).
+(``shared.state.up_lock``). At a terminal (stderr a TTY, ``NEWSDROP_LOG_FORMAT`` not ``json``)
+``terminal_display`` shows a backfill progress bar and then a live summary line, the services'
+lines go to ``<state_dir>/logs/<service>.log`` (warnings and errors are also shown) and up's
+own to ``logs/up.log``; off a terminal every JSON line goes to stderr.
 The command line (``newsdrop.cli.up``) only builds the Settings and calls ``run_up``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -23,9 +28,10 @@ from newsdrop.shared.exit_codes import CONFIG_ERROR
 from newsdrop.shared.logging import configure_logging, get_logger
 from newsdrop.shared.redis_server import EmbeddedRedis, NoRedisServerError, redact_url
 from newsdrop.shared.retry import Backoff
-from newsdrop.shared.settings import Settings
+from newsdrop.shared.settings import LogFormat, Settings
 from newsdrop.shared.state import AlreadyRunningError, clear_state_url, up_lock, write_state_url
 from newsdrop.supervised_child import Child
+from newsdrop.terminal_display import TerminalDisplay, log_sink
 
 SERVICES = ("ingest", "store")
 POLL_SECONDS = 0.1
@@ -72,11 +78,13 @@ class Supervisor:
         env: dict[str, str],
         graceful: float,
         keeper: RedisKeeper | None = None,
+        on_tick: Callable[[], None] | None = None,
     ) -> None:
         self.children = children
         self.env = env
         self.graceful = graceful
         self.keeper = keeper
+        self.on_tick = on_tick  # called once per poll (the terminal display's refresh)
         self.stopping = False
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
@@ -100,6 +108,8 @@ class Supervisor:
                     return (
                         f"{child.name} refused its configuration (not restarted): {child.refusal}"
                     )
+            if self.on_tick is not None:
+                self.on_tick()
             time.sleep(POLL_SECONDS)
         self.stop_children()
         return None
@@ -145,6 +155,11 @@ def banner(settings: Settings, inbox: Path, url: str, embedded: EmbeddedRedis | 
     )
 
 
+def at_terminal(settings: Settings) -> bool:
+    """Show the terminal display: stderr is a TTY and JSON lines were not asked for."""
+    return sys.stderr.isatty() and settings.log_format is not LogFormat.JSON
+
+
 def child_env(settings: Settings, url: str, inbox: Path, state_dir: Path) -> dict[str, str]:
     """The children's environment: ours, with the resolved Redis, folders and prefix."""
     env = dict(os.environ)
@@ -179,11 +194,25 @@ def run_pipeline(settings: Settings) -> int:
     Raises ``NoRedisServerError`` (before anything started) when no Redis URL is set and no
     server binary is available for the embedded one.
     """
-    configure_logging("up", settings.log_level, settings.log_format)
     inbox = settings.inbox.expanduser().resolve()
     inbox.mkdir(parents=True, exist_ok=True)
     state_dir = settings.state_dir.expanduser().resolve()
+    with contextlib.ExitStack() as stack:
+        display: TerminalDisplay | None = None
+        if at_terminal(settings):
+            logs = state_dir / "logs"
+            logs.mkdir(parents=True, exist_ok=True)
+            up_log = stack.enter_context((logs / "up.log").open("a", encoding="utf-8"))
+            configure_logging("up", settings.log_level, LogFormat.JSON, stream=up_log)
+            display = TerminalDisplay(
+                settings.http_host, settings.ingest_port, settings.store_port, f"{logs}/"
+            )
+        else:
+            configure_logging("up", settings.log_level, settings.log_format)
+        return _run(settings, inbox, state_dir, display)
 
+
+def _run(settings: Settings, inbox: Path, state_dir: Path, display: TerminalDisplay | None) -> int:
     embedded: EmbeddedRedis | None = None
     url = settings.redis_url_value()
     if url is None:
@@ -193,9 +222,13 @@ def run_pipeline(settings: Settings) -> int:
     log.info("redis", url=redact_url(url), embedded=embedded is not None)
 
     children = [Child(name, child_argv(name, inbox)) for name in SERVICES]
+    if display is not None:
+        for child in children:
+            child.sink = log_sink(str(state_dir / "logs" / f"{child.name}.log"), display.echo)
     keeper = RedisKeeper(embedded) if embedded is not None else None
     env = child_env(settings, url, inbox, state_dir)
-    supervisor = Supervisor(children, env, settings.graceful_timeout, keeper)
+    tick = display.tick if display is not None else None
+    supervisor = Supervisor(children, env, settings.graceful_timeout, keeper, tick)
     previous = {
         sig: signal.signal(sig, supervisor.request_stop)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -203,7 +236,8 @@ def run_pipeline(settings: Settings) -> int:
     try:
         sys.stdout.write(banner(settings, inbox, url, embedded))
         sys.stdout.flush()
-        refusal = supervisor.run()
+        with display if display is not None else contextlib.nullcontext():
+            refusal = supervisor.run()
     finally:
         supervisor.stop_children()
         for sig, handler in previous.items():

@@ -38,14 +38,21 @@ def _add_logger_name(logger: Any, method: str, event_dict: EventDict) -> EventDi
     return event_dict
 
 
-def configure_logging(service: str, level: str = "INFO", fmt: LogFormat = LogFormat.AUTO) -> None:
+def configure_logging(
+    service: str,
+    level: str = "INFO",
+    fmt: LogFormat = LogFormat.AUTO,
+    stream: TextIO | None = None,
+) -> None:
     """Configure structlog and stdlib logging; every line carries ``service``, and ``logger``
-    (the name given to ``get_logger``, or the stdlib logger's) where there is one."""
-    use_json = fmt is LogFormat.JSON or (fmt is LogFormat.AUTO and not sys.stderr.isatty())
+    (the name given to ``get_logger``, or the stdlib logger's) where there is one. Lines go
+    to ``stream`` (default: stderr)."""
+    out = stream if stream is not None else sys.stderr
+    use_json = fmt is LogFormat.JSON or (fmt is LogFormat.AUTO and not out.isatty())
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if use_json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(colors=out.isatty())
     )
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     shared: list[Any] = [
@@ -56,11 +63,11 @@ def configure_logging(service: str, level: str = "INFO", fmt: LogFormat = LogFor
     structlog.configure(
         processors=[*shared, _add_logger_name, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=_NamedPrintLoggerFactory(sys.stderr),
+        logger_factory=_NamedPrintLoggerFactory(out),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processor=renderer,

@@ -96,6 +96,7 @@ class Backfill:
                 self.settler.offer(item.relative, item.stat)
                 self._outstanding.append(item.relative)
             self.offered += len(found)
+            self.metrics.backfill_found.set(self.offered)
             if self.offered > QUIET_BACKFILL:
                 self.flow.quiet = True
             if start_parsers is not None and self.offered >= self.config.parsers_from:
@@ -105,6 +106,7 @@ class Backfill:
         await self._follow()
         self.flow.quiet = False
         self.done.set()
+        self.metrics.backfill_processed.set(self.offered)
         self.metrics.backfill_done.set(1)
         elapsed = time.monotonic() - self._started
         log.info(
@@ -128,6 +130,7 @@ class Backfill:
     async def _wait_commit(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.flow.committed.wait(), 0.5)
+        self.metrics.backfill_processed.set(self.offered - len(self._outstanding))
         if time.monotonic() - self._last_report >= PROGRESS_SECONDS:
             self._last_report = time.monotonic()
             done = self.offered - len(self._outstanding)

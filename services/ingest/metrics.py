@@ -33,6 +33,8 @@ class IngestMetrics:
     backlog: Gauge
     settling: Gauge
     backfill_done: Gauge
+    backfill_found: Gauge
+    backfill_processed: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> IngestMetrics:
@@ -101,5 +103,13 @@ class IngestMetrics:
             backfill_done=gauge(
                 "newsdrop_ingest_backfill_done",
                 "1 once the start-up backfill has been fully processed.",
+            ),
+            backfill_found=gauge(
+                "newsdrop_ingest_backfill_found_files",
+                "Files the start-up walk has found so far (the backfill's size once walked).",
+            ),
+            backfill_processed=gauge(
+                "newsdrop_ingest_backfill_processed_files",
+                "Backfill files handled so far (published, rejected, unchanged or touched).",
             ),
         )
