@@ -33,6 +33,9 @@ app = typer.Typer(
     help="Drop news-article files into a folder, get a clean deduplicated Redis stream.",
     no_args_is_help=True,
     add_completion=False,
+    # plain click output: a bad option is the line "Error: Invalid value for '--wait': ...",
+    # not a box drawn with rich (readable in logs and by scripts; help stays plain text)
+    rich_markup_mode=None,
 )
 
 

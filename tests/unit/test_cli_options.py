@@ -71,3 +71,20 @@ def test_service_without_redis_url_exits_2(monkeypatch: pytest.MonkeyPatch) -> N
         result = CliRunner().invoke(app, [command])
         assert result.exit_code == 2
         assert result.stderr.startswith(f"newsdrop {command}: no Redis: set REDIS_URL")
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["retract", "--wait", "abc", "https://example.com/a"], "'--wait'"),
+        (["tail", "--limit", "0"], "'--limit'"),
+        (["get", "--no-such-option", "x"], "--no-such-option"),
+    ],
+)
+def test_a_bad_option_is_one_plain_error_line_naming_it(argv: list[str], named: str) -> None:
+    """Click's own errors: exit 2 (like a bad setting), one ``Error:`` line, no rich box."""
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and named in errors[0], result.output
+    assert not any(mark in result.output for mark in "╭│╰"), result.output
