@@ -83,8 +83,10 @@ def summary(
     verification: Verification,
     commands: dict[str, dict[str, float]],
     baseline: dict[str, Any] | None,
+    peer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The results' ``backfill`` section (with the ratio to the baseline when it ran)."""
+    """The results' ``backfill`` section (with the ratios to the baseline and the framework
+    peer when they ran)."""
     out: dict[str, Any] = {
         "files": backfill.files,
         "seconds": round(backfill.seconds, 3),
@@ -100,4 +102,6 @@ def summary(
     if baseline and baseline["files_per_second"]:
         ratio = backfill.files_per_second / baseline["files_per_second"]
         out["ratio_vs_baseline"] = round(ratio, 1)
+    if peer and peer["files_per_second"]:
+        out["ratio_vs_peer"] = round(backfill.files_per_second / peer["files_per_second"], 2)
     return out

@@ -16,6 +16,7 @@ class BenchConfig:
     out: Path | None = None
     work_dir: Path | None = None  # default: a temporary folder, removed at the end
     baseline: bool = True
+    peer: bool = True  # the bytewax peer too, where it can run (bench/peer.py)
     live_renames: int = 500
     live_writes: int = 200
     interval_ms: float = 20.0

@@ -40,7 +40,9 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _backfill_rows(back: dict[str, Any], base: dict[str, Any]) -> list[Row]:
+def _backfill_rows(
+    back: dict[str, Any], base: dict[str, Any], peer: dict[str, Any] | None = None
+) -> list[Row]:
     out: list[Row] = [
         (
             "backfill files/s (end to end, from start)",
@@ -55,6 +57,14 @@ def _backfill_rows(back: dict[str, Any], base: dict[str, Any]) -> list[Row]:
     ]
     if "ratio_vs_baseline" in back:
         out.append(("  ratio vs naive baseline", f"{back['ratio_vs_baseline']:.1f}x", ""))
+    if peer:
+        out.append(
+            (
+                f"  {peer['framework']} peer files/s (same files, same Redis)",
+                f"ratio {back['ratio_vs_peer']:.2f}x" if "ratio_vs_peer" in back else "-",
+                f"{_fmt(peer['files_per_second'])} ({_fmt(peer['changelog_entries'])} entries)",
+            )
+        )
     out.append(
         (
             "  changelog entries (expected articles)",
@@ -138,7 +148,7 @@ def rows(result: dict[str, Any]) -> list[Row]:
     back = result.get("backfill") or {}
     parse = result.get("parse") or {}
     if back:
-        out += _backfill_rows(back, base)
+        out += _backfill_rows(back, base, result.get("peer"))
     if parse:
         out += _parse_rows(parse)
     out += _live_rows(result.get("live") or {})

@@ -22,6 +22,7 @@ from newsdrop.bench.config import BenchConfig
 from newsdrop.bench.errors import BenchError
 from newsdrop.bench.live import measure_live
 from newsdrop.bench.parse_speed import parse_speed
+from newsdrop.bench.peer import run_peer, unavailable
 from newsdrop.bench.process_tree import RssSampler
 from newsdrop.bench.results_files import write_results
 from newsdrop.bench.targets import targets
@@ -156,6 +157,15 @@ def _measure(
         result["baseline"] = run_baseline(session.inbox, client)
         echo(f"baseline: {result['baseline']}")
         client.flushall()
+    if config.peer:
+        reason = unavailable()
+        if reason is not None:
+            echo(reason)
+        else:
+            echo("peer: bytewax dataflow (libyaml, stateful_map dedupe, pipelined XADD) ...")
+            result["peer"] = run_peer(session.inbox, session.server.url, client, config.timeout)
+            echo(f"peer: {result['peer']}")
+            client.flushall()
 
     if config.pycache is not None:
         warm_bytecode(config.pycache)
@@ -199,7 +209,9 @@ def _backfill(
     verification = wait_verified(client, keys, expected, timeout=30)
     if not verification.ok:
         raise BenchError(f"changelog is wrong: {verification.problems()}")
-    result["backfill"] = backfill.summary(done, verification, commands, result.get("baseline"))
+    result["backfill"] = backfill.summary(
+        done, verification, commands, result.get("baseline"), result.get("peer")
+    )
     shown = {k: v for k, v in result["backfill"].items() if k != "redis_commands"}
     session.echo(f"backfill: {shown}")
     return sampler, verification

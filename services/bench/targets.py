@@ -8,6 +8,7 @@ TARGET_FILES_PER_SECOND = 10_000
 TARGET_RATIO_VS_BASELINE = 20.0
 TARGET_LIVE_P99_MS = 50.0
 TARGET_MEMORY_RATIO = 1.5
+TARGET_RATIO_VS_PEER = 1.5  # issue 17: >= 1.5x the bytewax peer in the same run
 
 
 def targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -27,6 +28,13 @@ def targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 "value": ratio,
                 "target": f">= {TARGET_RATIO_VS_BASELINE:g}x",
                 "met": ratio >= TARGET_RATIO_VS_BASELINE,
+            }
+        peer_ratio = backfill.get("ratio_vs_peer")
+        if peer_ratio is not None:
+            out["ratio_vs_peer"] = {
+                "value": peer_ratio,
+                "target": f">= {TARGET_RATIO_VS_PEER:g}x",
+                "met": peer_ratio >= TARGET_RATIO_VS_PEER,
             }
     live = result.get("live")
     if live:

@@ -70,6 +70,10 @@ def bench(
         ),
     ] = False,
     baseline: Annotated[bool, typer.Option(help="Run the naive baseline too.")] = True,
+    peer: Annotated[
+        bool,
+        typer.Option(help="Run the bytewax peer too (source checkout + the `bench` extra)."),
+    ] = True,
     live_renames: Annotated[int, typer.Option(help="Live files renamed in.", min=0)] = 500,
     live_writes: Annotated[int, typer.Option(help="Live files written in place.", min=0)] = 200,
     interval_ms: Annotated[float, typer.Option(help="Between live files.", min=0)] = 20.0,
@@ -135,6 +139,7 @@ def bench(
         out=out if write else None,
         work_dir=work_dir,
         baseline=baseline,
+        peer=peer,
         live_renames=live_renames,
         live_writes=live_writes,
         interval_ms=interval_ms,

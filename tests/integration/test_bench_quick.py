@@ -61,6 +61,12 @@ def test_quick_benchmark_runs_verifies_and_reports(corpus: Path, tmp_path: Path)
     assert result["backfill"]["verified"] is True
     assert result["backfill"]["changelog_entries"] == result["workload"]["articles"] == 240
     assert result["baseline"]["changelog_entries"] >= 270  # originals + re-versions (+ more)
+    # the bytewax peer: the same files, the same raw-URL dedupe as the naive script
+    peer = result["peer"]
+    assert (peer["files"], peer["failed"]) == (300, 0)
+    assert peer["published"] == peer["changelog_entries"] == result["baseline"]["published"]
+    assert result["backfill"]["ratio_vs_peer"] > 0
+    assert any("target ratio_vs_peer" in line for line in lines)
     assert result["live"]["rename"]["missing"] == 0 and result["live"]["rename"]["count"] == 15
     assert result["live"]["write"]["missing"] == 0
     assert result["memory"]["redis_bytes_per_article"] > 0
