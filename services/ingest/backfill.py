@@ -1,6 +1,8 @@
-"""The start-up backfill: every file already in the inbox, streamed from the walk to the settler
-once the watcher is armed (a bounded number ahead of the batch flow), followed until each has
-left the flow; its progress rule is pure and table-tested."""
+"""The start-up backfill: every file already in the inbox, streamed from the walk once the
+watcher is armed; each slice is screened against the ledger (files it accounts for are counted
+unchanged and go no further), the rest offered to the settler (a bounded number ahead of the
+batch flow) and followed until each has left the flow; its progress rule is pure and
+table-tested."""
 
 from __future__ import annotations
 
@@ -8,14 +10,14 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from newsdrop.ingest.batch_flow import BatchFlow
 from newsdrop.ingest.metrics import IngestMetrics
 from newsdrop.ingest.ready_queue import ReadyQueue
-from newsdrop.ingest.scan import Refuse, next_slice, walk
+from newsdrop.ingest.scan import Found, Refuse, next_slice, walk
 from newsdrop.ingest.settler import Settler
 from newsdrop.shared.files import NameRules
 from newsdrop.shared.logging import get_logger
@@ -49,7 +51,7 @@ def progress(done: int, total: int, elapsed: float) -> Progress:
 class BackfillConfig:
     inbox: Path
     names: NameRules
-    parsers_from: int  # start the parser processes once the walk has found this many files
+    parsers_from: int  # start the parser processes once this many files need reading
     in_flight: int = IN_FLIGHT_FILES  # backfill files offered and not yet out of the flow
 
 
@@ -74,34 +76,21 @@ class Backfill:
         self.refuse = refuse
         self.metrics = metrics
         self.done = asyncio.Event()
-        self.offered = 0  # files offered so far
+        self.offered = 0  # files found so far (the ledger may account for them)
+        self.to_read = 0  # of which the ledger does not account for: offered to the settler
         self._outstanding: deque[str] = deque()  # offered, not yet out of the flow
         self._walked = False
         self._started = 0.0
         self._last_report = 0.0
 
     async def run(self, armed: asyncio.Event, start_parsers: Callable[[], None] | None) -> None:
-        """Once ``armed`` (watch first, then list: nothing falls in between), walk and offer
-        every file; ``start_parsers`` is called once the walk has found ``parsers_from``."""
+        """Once ``armed`` (watch first, then list: nothing falls in between), walk, screen
+        and offer every file; ``start_parsers`` is called once ``parsers_from`` need reading."""
         await armed.wait()
         self._started = self._last_report = time.monotonic()
         log.info("backfill_started")
         files = walk(self.config.inbox, self.config.names, self.refuse)
-        while True:
-            await self._room()
-            found = await asyncio.to_thread(next_slice, files, WALK_SLICE)
-            if not found:
-                break
-            for item in found:
-                self.settler.offer(item.relative, item.stat)
-                self._outstanding.append(item.relative)
-            self.offered += len(found)
-            self.metrics.backfill_found.set(self.offered)
-            if self.offered > QUIET_BACKFILL:
-                self.flow.quiet = True
-            if start_parsers is not None and self.offered >= self.config.parsers_from:
-                start_parsers()
-                start_parsers = None
+        await self._offer_walk(files, start_parsers)
         self._walked = True
         await self._follow()
         self.flow.quiet = False
@@ -116,6 +105,37 @@ class Backfill:
             files_per_second=round(self.offered / elapsed, 1) if elapsed > 0 else None,
             **self.flow.totals.as_fields(),
         )
+
+    async def _offer_walk(
+        self, files: Iterator[Found], start_parsers: Callable[[], None] | None
+    ) -> None:
+        """Screen and offer slice after slice; the next slice is listed (in a thread) while
+        this one is looked up in the ledger."""
+        ahead = asyncio.ensure_future(asyncio.to_thread(next_slice, files, WALK_SLICE))
+        try:
+            while True:
+                await self._room()
+                found = await ahead
+                if not found:
+                    return
+                ahead = asyncio.ensure_future(asyncio.to_thread(next_slice, files, WALK_SLICE))
+                await self._offer_slice(found)
+                if start_parsers is not None and self.to_read >= self.config.parsers_from:
+                    start_parsers()
+                    start_parsers = None
+        finally:
+            ahead.cancel()
+
+    async def _offer_slice(self, found: list[Found]) -> None:
+        todo = await self.flow.screen([(item.relative, item.stat) for item in found])
+        for relative, stat in todo:
+            self.settler.offer(relative, stat)
+            self._outstanding.append(relative)
+        self.offered += len(found)
+        self.to_read += len(todo)
+        self.metrics.backfill_found.set(self.offered)
+        if self.offered > QUIET_BACKFILL:
+            self.flow.quiet = True
 
     async def _room(self) -> None:
         """Wait until fewer than ``in_flight`` backfill files are in the flow."""

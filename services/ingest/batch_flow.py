@@ -119,6 +119,32 @@ class BatchFlow:
         """No batch is being read or parsed (with ``stopping`` set: none will start)."""
         await self._none_preparing.wait()
 
+    async def screen(self, items: list[tuple[str, FileStat]]) -> list[tuple[str, FileStat]]:
+        """The files of a walk slice that the ledger does not account for (the backfill).
+
+        The others are counted here as seen and unchanged (and, with ON_DELETE=retract,
+        noted as their article's providers, as ``prepare`` does), so they never pass
+        through the settler, the ready queue and a batch: a restart over a million unchanged
+        files costs one look-up each. A file that changes after its stat was taken has an
+        event of its own (the watcher is armed before the walk)."""
+        if not items:
+            return []
+        paths = [relative for relative, _ in items]
+        stats = [stat for _, stat in items]
+        found = await self.link.call("ledger lookup", lambda: self.ledger.lookup(paths, stats))
+        todo: list[tuple[str, FileStat]] = []
+        for item, entry in zip(items, found.entries, strict=True):
+            if entry is None or needs_read(item[1], entry):
+                todo.append(item)
+            elif self.deletions is not None and entry.article_id:
+                self.deletions.providers.add(entry.article_id, item[0])
+        unchanged = len(items) - len(todo)
+        self.metrics.seen.inc(unchanged)
+        self.metrics.unchanged.inc(unchanged)
+        self.totals.seen += unchanged
+        self.totals.unchanged += unchanged
+        return todo
+
     async def prepare(self, items: list[tuple[str, FileStat]], forget: list[str]) -> Prepared:
         taken = [relative for relative, _ in items]
         self.metrics.seen.inc(len(items))

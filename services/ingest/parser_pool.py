@@ -78,6 +78,11 @@ class ParserPool:
             log.info("parser_pool_started", workers=self.workers)
         return self._executor
 
+    @property
+    def started(self) -> bool:
+        """Are the parser processes running (or starting)?"""
+        return self._executor is not None
+
     async def start(self) -> None:
         """Start the workers now (imports included) rather than on the first big batch."""
         if self.workers <= 0:

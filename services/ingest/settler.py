@@ -30,6 +30,7 @@ class Settler:
         self, inbox: Path, settle_seconds: float, ready: ReadyQueue, *, probe: bool = False
     ) -> None:
         self.inbox = inbox
+        self._root = str(inbox)  # (os.path.join, not pathlib: this runs for every file)
         self.settle_ns = int(settle_seconds * 1e9)
         self.ready = ready
         self.probe = probe
@@ -47,7 +48,7 @@ class Settler:
 
     def offer(self, relative: str, stat: FileStat | None = None, *, arrived: bool = False) -> None:
         """A file was noticed (event, scan, or re-check): hand it on now or keep watching it."""
-        path = str(self.inbox / relative)
+        path = os.path.join(self._root, relative)
         if stat is None:
             try:
                 st = os.stat(path)

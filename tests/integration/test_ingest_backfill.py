@@ -67,8 +67,12 @@ def test_corpus_backfill_restart_rewrite_touch(
     async def restart() -> None:
         async with running(settings) as service:
             await quiet(service, 0.3)
-            assert service.flow.totals.unchanged == 150
+            assert service.flow.totals.unchanged == service.flow.totals.seen == 150
             assert service.flow.totals.published == 0
+            # screened out against the ledger in the walk: no file reached the settler or a
+            # batch, and the parser processes were never started (150 > parsers_from = 128)
+            assert service.backfill.to_read == 0
+            assert not service.parser.started
 
     run(restart())
     assert redis_client.xlen(keys.ingested) == 150

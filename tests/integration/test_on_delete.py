@@ -97,6 +97,39 @@ def test_rm_of_one_of_two_providers_publishes_the_other(
     assert tombstones(redis_client, keys) == []
 
 
+def test_after_a_restart_rm_of_one_of_two_providers_still_publishes_the_other(
+    tmp_path: Path, redis_url: str, keys: Keys, redis_client: redis.Redis, store: StoreProcess
+) -> None:
+    """The restart's backfill screens both unchanged files out against the ledger (they never
+    reach a batch): it must still learn that both provide the article."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    settings = ingest_settings(inbox, redis_url, keys, settle_seconds=0.05, on_delete="retract")
+
+    async def first_run() -> None:
+        async with running(settings) as service:
+            (inbox / "old.md").write_bytes(article("Older", "2026-11-20T08:00:00Z"))
+            await until(lambda: titles(redis_client, keys) == ["Older"], "the first version")
+            (inbox / "new.md").write_bytes(article("Newer", "2026-11-21T08:00:00Z"))
+            await until(lambda: titles(redis_client, keys) == ["Newer"], "the newer version")
+            await quiet(service, 0.3)
+
+    async def after_restart() -> None:
+        async with running(settings) as service:
+            await until(lambda: service.backfill.done.is_set(), "the backfill")
+            assert service.flow.totals.unchanged == 2
+            assert service.flow.totals.seen == 2
+            os.unlink(inbox / "new.md")
+            await until(lambda: titles(redis_client, keys) == ["Older"], "the other file", 5)
+            await quiet(service, 0.5)
+
+    run(first_run())
+    run(after_restart())
+    [entry] = changelog(redis_client, keys)
+    assert entry["forced"] == "1"
+    assert tombstones(redis_client, keys) == []
+
+
 def test_deleting_an_old_provider_a_rename_or_an_after_action_retracts_nothing(
     tmp_path: Path, redis_url: str, keys: Keys, redis_client: redis.Redis, store: StoreProcess
 ) -> None:
