@@ -1,10 +1,11 @@
 """`newsdrop bench --scale N` (`make bench-scale`): what grows with the inbox.
 
 N files from the corpus (``scale_generate``), a private Redis (AOF on), then: the backfill
-end to end with the changelog verified (every entry counted, ids unique, a sample of
-articles at their latest version), the peak RSS of each service's process tree, Redis memory
-per article by key, idle CPU per service with the files still in the inbox, a restart with
-the files unchanged (time to ready, files re-sent) and `get`/`stats` latency.
+end to end with the changelog verified (every entry read: each article exactly once, at its
+latest version's article time; a sample also at its latest content hash), the peak RSS of
+each service's process tree, Redis memory per article by key, idle CPU per service with the
+files still in the inbox, a restart with the files unchanged (time to ready, files re-sent)
+and `get`/`stats` latency.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import redis
 from newsdrop.bench import backfill, generate
 from newsdrop.bench.errors import BenchError
 from newsdrop.bench.process_tree import RssSampler, cpu_seconds, peak_rss_bytes
-from newsdrop.bench.scale_generate import ScaleExpected, write_scale
+from newsdrop.bench.scale_generate import ScaleExpected, article_number, write_scale
 from newsdrop.bench.scale_report import table
 from newsdrop.bench.up_process import UpProcess, start_up, warm_bytecode
 from newsdrop.bench.verification import read_stream
@@ -125,7 +126,7 @@ def _backfill(
     rss: dict[str, Any] = sampler.summary()
     for service, procs in tree.items():  # every process's own peak, summed (an upper bound)
         rss[service]["sum_vmhwm_mb"] = round(sum(peak_rss_bytes(p) for p in procs) / MB, 1)
-    verified = _verify(client, expected)
+    verified = verify(client, expected)
     if not verified["ok"]:
         raise BenchError(f"changelog is wrong: {verified}")
     section = {
@@ -137,30 +138,38 @@ def _backfill(
     return section, rss
 
 
-def _verify(client: redis.Redis, expected: ScaleExpected) -> dict[str, Any]:
-    """Every entry read: count and unique ids; the sample at its latest content hash."""
-    keys = Keys()
-    ids: set[bytes] = set()
-    entries = repeated = not_latest = 0
+def verify(
+    client: redis.Redis, expected: ScaleExpected, keys: Keys | None = None
+) -> dict[str, Any]:
+    """Every entry read: one per article, each article once and at its latest version's
+    article time; the sample also at its latest content hash."""
+    keys = keys or Keys()
+    seen = bytearray(expected.articles)  # article k -> entries found for it (capped)
+    entries = repeated = not_latest = unknown = sampled_wrong = 0
     for fields in read_stream(client, keys.articles, chunk=5000):
         entries += 1
-        article_id = fields[b"id"]
-        repeated += article_id in ids
-        ids.add(article_id)
-        want = expected.sample.get(article_id.decode())
-        if want is not None and fields[b"content_hash"].decode() != want:
-            not_latest += 1
-    missing = sum(1 for article_id in expected.sample if article_id.encode() not in ids)
+        k = article_number(fields[b"url"])
+        if k is None or k >= expected.articles:
+            unknown += 1
+            continue
+        repeated += seen[k] > 0
+        seen[k] = min(seen[k] + 1, 255)
+        not_latest += int(fields[b"version"][:18]) != expected.latest_micros[k]
+        want = expected.sample.get(fields[b"id"].decode())
+        sampled_wrong += want is not None and fields[b"content_hash"].decode() != want
+    missing = seen.count(0)
     rejected = int(client.xlen(keys.rejected))
-    ok = entries == expected.articles and not (repeated or not_latest or missing or rejected)
+    bad = repeated or not_latest or unknown or sampled_wrong or missing or rejected
     return {
-        "ok": ok,
+        "ok": entries == expected.articles and not bad,
         "changelog_entries": entries,
         "articles_expected": expected.articles,
+        "articles_missing": missing,
         "repeated": repeated,
+        "not_at_latest_version": not_latest,
+        "not_generated": unknown,
         "sampled_articles": len(expected.sample),
-        "sampled_missing": missing,
-        "sampled_not_latest": not_latest,
+        "sampled_wrong_content_hash": sampled_wrong,
         "rejected": rejected,
     }
 

@@ -2,26 +2,34 @@
 corpus, with unique URLs, a share of re-versions, of exact duplicates and of body-heavy files
 near the size limit; and what a sample of the changelog must hold.
 
-Written in one pass, so a million files need no more memory than a thousand. The expected
-changelog is known exactly in count (one entry per original) and, for a sample of articles,
-in content (each sampled article's latest version is parsed here).
+Written in one pass, so a million files need no more memory than a thousand (plus 8 bytes
+per article of expectations). The expected changelog is known exactly: one entry per
+original, each at its latest version's article time (``version_micros``: the first component
+of the version string, from each template's and each re-version's parse); and, for a sample
+of articles, in content (each sampled article's latest version is parsed here and its content
+hash kept).
 """
 
 from __future__ import annotations
 
 import random
+import re
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsdrop.bench.generate import CorpusError, reversion, unique_article
 from newsdrop.shared.parse import Parsed, parse_article
+from newsdrop.shared.version import version_string
 
 REVERSION_SHARE = 0.05
 DUPLICATE_SHARE = 0.05
 HEAVY_SHARE = 0.0005  # files padded to HEAVY_BYTES (500 of a million: 450 MB of articles)
 HEAVY_BYTES = 900 * 1024
 SAMPLE = 2000  # articles whose latest content hash is checked
+# The article number k in a generated URL (generate.unique_article's ``/b<k>`` segment).
+ARTICLE_NUMBER = re.compile(rb"/b(\d{7})")
 
 
 @dataclass
@@ -33,6 +41,8 @@ class ScaleExpected:
     heavy: int = 0
     raw_bytes: int = 0
     sample: dict[str, str] = field(default_factory=dict)  # article id -> latest content hash
+    # article k -> the article-time component of its latest version (18 digits, as an int)
+    latest_micros: array[int] = field(default_factory=lambda: array("q"))
 
     @property
     def articles(self) -> int:
@@ -77,8 +87,13 @@ def write_scale(
     latest: dict[int, str] = {}  # their latest version: what duplicates copy
     serials: dict[int, int] = {}  # re-versions so far per article: increasing stamps
     sampled: set[int] = set()
+    template_micros: dict[int, int] = {}  # (the URL and the padding leave the time alone)
     for index, (kind, text, k) in enumerate(_articles(templates, n, seed)):
         if kind == "original":
+            which = k % len(templates)
+            if which not in template_micros:
+                template_micros[which] = version_micros(text.encode())
+            expected.latest_micros.append(template_micros[which])
             if rng.random() < HEAVY_SHARE:
                 text = heavy(text, HEAVY_BYTES)
                 expected.heavy += 1
@@ -96,6 +111,7 @@ def write_scale(
                 continue
             serials[k] = serials.get(k, 0) + 1
             text = latest[k] = reversion(base, serials[k])
+            expected.latest_micros[k] = version_micros(text.encode())  # (increasing stamps)
             expected.reversions += 1
         else:
             text = latest.get(k, "")
@@ -111,10 +127,27 @@ def write_scale(
     return expected
 
 
-def _remember(expected: ScaleExpected, data: bytes) -> None:
-    """The latest version written so far of a sampled article is the one it must end at
-    (re-versions carry increasing stamps)."""
+def _parsed(data: bytes) -> Parsed:
     parsed = parse_article(data)
     if not isinstance(parsed, Parsed):
         raise CorpusError(f"a generated file does not parse: {parsed}")
+    return parsed
+
+
+def version_micros(data: bytes) -> int:
+    """The article-time component of the file's version (its first 18 digits)."""
+    parsed = _parsed(data)
+    return int(version_string(parsed.timestamp, 0, parsed.content_hash)[:18])
+
+
+def article_number(url: bytes) -> int | None:
+    """k of a generated article from its (canonical) URL; None if it is not one."""
+    found = ARTICLE_NUMBER.search(url)
+    return int(found[1]) if found else None
+
+
+def _remember(expected: ScaleExpected, data: bytes) -> None:
+    """The latest version written so far of a sampled article is the one it must end at
+    (re-versions carry increasing stamps)."""
+    parsed = _parsed(data)
     expected.sample[parsed.id] = parsed.content_hash

@@ -30,10 +30,10 @@ def table(result: dict[str, Any]) -> str:
         _row(
             "changelog verified",
             f"{fill['ok']}: {fill['changelog_entries']:,} entries for "
-            f"{fill['articles_expected']:,} "
-            f"articles, {fill['repeated']} repeated; latest version checked on a sample of "
-            f"{fill['sampled_articles']:,}: {fill['sampled_not_latest']} wrong, "
-            f"{fill['sampled_missing']} missing",
+            f"{fill['articles_expected']:,} articles: {fill['articles_missing']} missing, "
+            f"{fill['repeated']} repeated, {fill['not_at_latest_version']} not at the latest "
+            f"version's time; content hash of a sample of {fill['sampled_articles']:,}: "
+            f"{fill['sampled_wrong_content_hash']} wrong",
         ),
     ]
     for service in ("ingest", "store"):
