@@ -48,7 +48,7 @@ def table(result: dict[str, Any]) -> str:
         _row(
             "Redis used_memory per article (vs article JSON)",
             f"{mem['used_memory_per_article']:,} B ({mem['used_memory_vs_json']}x of "
-            f"{mem['article_json_bytes_mean_sampled']:,} B)",
+            f"{mem['article_json_bytes_mean']:,} B)",
         ),
         _row(
             "per article at rest: changelog / index / ledger / ingested",

@@ -31,6 +31,8 @@ def test_scale_benchmark_verifies_every_article_and_measures(corpus: Path, tmp_p
     assert result["restart"]["files_unchanged"] == work["files"]
     assert result["rss"]["ingest"]["peak_tree_mb"] > 0
     assert result["redis"]["per_article_at_rest"]["changelog"] > 0
+    assert fill["article_json_bytes_mean"] > 500  # (every entry's article JSON, measured)
+    assert result["redis"]["article_json_bytes_mean"] == fill["article_json_bytes_mean"]
     assert any("changelog verified" in line for line in lines)
 
 
