@@ -128,8 +128,8 @@ class Settings(BaseSettings):
     rescan_seconds: float = Field(
         default=30.0,
         ge=0,
-        description="Rescan interval (start to start) as a safety net, paced to 1 % of a core "
-        "(a large inbox takes longer per pass); 0 = off.",
+        description="Rescan interval (start to start) as a safety net, paced to 0.5 % of a "
+        "core (1 % with NEWSDROP_WATCH=false; a large inbox takes longer per pass); 0 = off.",
     )
     watch: bool = Field(
         default=True,

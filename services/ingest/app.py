@@ -36,7 +36,7 @@ from newsdrop.ingest.parser_pool import ParserPool, default_workers
 from newsdrop.ingest.publisher import PartitionKeys, Publisher
 from newsdrop.ingest.ready_queue import ReadyQueue
 from newsdrop.ingest.redis_link import RedisLink
-from newsdrop.ingest.rescan import RescanConfig, Rescanner
+from newsdrop.ingest.rescan import RescanConfig, Rescanner, pass_share
 from newsdrop.ingest.scan import Refusals
 from newsdrop.ingest.service import IngestService
 from newsdrop.ingest.settler import Settler
@@ -140,7 +140,12 @@ def build_service(
         flow=flow,
         backfill=backfill,
         rescanner=Rescanner(
-            RescanConfig(inbox, settings.name_rules, tuple(ledger_keys(settings))),
+            RescanConfig(
+                inbox,
+                settings.name_rules,
+                tuple(ledger_keys(settings)),
+                share=pass_share(settings.watch),
+            ),
             settler=settler,
             ready=ready,
             ledger=ledger,

@@ -11,6 +11,7 @@ from pathlib import Path
 import redis
 
 from newsdrop.ingest.app import build_service
+from newsdrop.ingest.rescan import DISCOVERY_SHARE, SAFETY_NET_SHARE
 from newsdrop.shared.keys import Keys
 
 from .ingest_support import (
@@ -44,6 +45,8 @@ def test_with_inotify_off_the_rescan_finds_new_rewritten_and_deleted_files(
     async def scenario() -> None:
         async with running(settings) as service:
             assert service.watcher.armed.is_set() and not service.watcher.enabled
+            # the rescan is how files are found here: the larger share of a core
+            assert service.rescanner.config.share == DISCOVERY_SHARE > SAFETY_NET_SHARE
             await until(lambda: redis_client.xlen(keys.ingested) == 1, "the backfill")
             (inbox / "sub").mkdir()
             (inbox / "sub" / "written.md").write_bytes(two)  # written in place, no event
@@ -79,6 +82,7 @@ def test_a_rescan_pass_offers_only_what_the_ledger_does_not_account_for(
     async def scenario() -> None:
         async with running(settings) as service:
             await quiet(service, 0.1)
+            assert service.rescanner.config.share == SAFETY_NET_SHARE  # (watching: a net)
             seen = service.flow.totals.seen
             totals = await service.rescanner.rescan("test")
             assert (totals.files, totals.offered, totals.forgotten) == (300, 0, 0)
