@@ -6,7 +6,7 @@ import fnmatch
 import functools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -72,10 +72,24 @@ def is_candidate_name(relative: PurePath, rules: NameRules = DEFAULT_RULES) -> b
 
 
 def is_candidate_file_name(name: str, rules: NameRules = DEFAULT_RULES) -> bool:
-    """``is_candidate_name`` for a bare file name (no folders): the scan's per-file test."""
-    if name.startswith(".") or _excluded(rules.exclude).match(os.path.normcase(name)):
-        return False
-    return rules.include == "*" or fnmatch.fnmatch(name, rules.include)  # "*": any name
+    """``is_candidate_name`` for a bare file name (no folders)."""
+    return file_name_test(rules)(name)
+
+
+@functools.lru_cache(maxsize=16)
+def file_name_test(rules: NameRules) -> Callable[[str], bool]:
+    """``is_candidate_file_name`` with ``rules`` bound, its regex and globs looked up once:
+    the walk's per-file test (1,000,000 files per restart)."""
+    excluded = _excluded(rules.exclude).match
+    include = rules.include
+    normcase = os.path.normcase
+
+    def test(name: str) -> bool:
+        if name.startswith(".") or excluded(normcase(name)):
+            return False
+        return include == "*" or fnmatch.fnmatch(name, include)  # "*": any name
+
+    return test
 
 
 def walk_candidates(root: Path, rules: NameRules = DEFAULT_RULES) -> Iterator[Path]:

@@ -72,7 +72,8 @@ def table(result: dict[str, Any]) -> str:
         _row(
             "restart, files unchanged: to backfill_done",
             f"{again['seconds_to_backfill_done']} s, {again['files_sent_again']} files re-sent, "
-            f"{again['store_decisions_added']} store decisions",
+            f"{again['store_decisions_added']} store decisions (after waiting "
+            f"{again.get('waited_for_redis_rewrite_seconds', 0)} s for Redis's AOF rewrite)",
         ),
         _row(
             "get (in process, p50 / max)",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsdrop.ingest.file_stat import FileStat
-from newsdrop.shared.files import NameRules, is_candidate_file_name
+from newsdrop.shared.files import NameRules, file_name_test
 from newsdrop.shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -37,6 +37,7 @@ def walk(inbox: Path, names: NameRules, refuse: Refuse) -> Iterator[Found]:
     outside the inbox refused; non-regular files (FIFOs, sockets, devices) are ignored.
     """
     real_root = os.path.realpath(inbox)
+    candidate = file_name_test(names)
     stack: list[tuple[str, str]] = [(str(inbox), "")]
     while stack:
         directory, base = stack.pop()
@@ -47,7 +48,7 @@ def walk(inbox: Path, names: NameRules, refuse: Refuse) -> Iterator[Found]:
             continue
         with listing:
             for entry in listing:
-                found = _candidate(entry, base, names, real_root, refuse, stack)
+                found = _candidate(entry, base, candidate, real_root, refuse, stack)
                 if found is not None:
                     yield found
 
@@ -55,7 +56,7 @@ def walk(inbox: Path, names: NameRules, refuse: Refuse) -> Iterator[Found]:
 def _candidate(
     entry: os.DirEntry[str],
     base: str,
-    names: NameRules,
+    candidate: Callable[[str], bool],
     real_root: str,
     refuse: Refuse,
     stack: list[tuple[str, str]],
@@ -68,7 +69,7 @@ def _candidate(
         if entry.is_dir(follow_symlinks=False):
             stack.append((entry.path, relative + "/"))
             return None
-        if not is_candidate_file_name(name, names):
+        if not candidate(name):
             return None
         if entry.is_symlink():
             target = os.path.realpath(entry.path)

@@ -28,6 +28,7 @@ def test_scale_benchmark_verifies_every_article_and_measures(corpus: Path, tmp_p
     assert fill["articles_missing"] == fill["repeated"] == fill["not_at_latest_version"] == 0
     assert fill["sampled_articles"] > 0
     assert result["restart"]["files_sent_again"] == 0
+    assert result["restart"]["waited_for_redis_rewrite_seconds"] >= 0
     assert result["restart"]["files_unchanged"] == work["files"]
     assert result["rss"]["ingest"]["peak_tree_mb"] > 0
     assert result["redis"]["per_article_at_rest"]["changelog"] > 0
