@@ -48,6 +48,26 @@ def tombstones(client: redis.Redis, keys: Keys) -> list[dict[str, str]]:
     return [f for f in changelog(client, keys) if f.get("deleted") == "1"]
 
 
+async def drop_two_versions(inbox: Path, client: redis.Redis, keys: Keys) -> None:
+    """old.md, then new.md with a newer version of the same article, each until announced."""
+    (inbox / "old.md").write_bytes(article("Older", "2026-11-20T08:00:00Z"))
+    await until(lambda: titles(client, keys) == ["Older"], "the first version")
+    (inbox / "new.md").write_bytes(article("Newer", "2026-11-21T08:00:00Z"))
+    await until(lambda: titles(client, keys) == ["Newer"], "the newer version")
+
+
+async def rm_the_newer(inbox: Path, client: redis.Redis, keys: Keys) -> None:
+    os.unlink(inbox / "new.md")
+    await until(lambda: titles(client, keys) == ["Older"], "the other file", 5)
+
+
+def assert_the_older_republished(client: redis.Redis, keys: Keys) -> None:
+    [entry] = changelog(client, keys)
+    assert entry["forced"] == "1"
+    assert orjson.loads(entry["article"])["source"]["path"] == "old.md"
+    assert tombstones(client, keys) == []
+
+
 def test_rm_of_the_only_file_retracts_within_a_second(
     tmp_path: Path, redis_url: str, keys: Keys, redis_client: redis.Redis, store: StoreProcess
 ) -> None:
@@ -82,19 +102,12 @@ def test_rm_of_one_of_two_providers_publishes_the_other(
 
     async def scenario() -> None:
         async with running(settings) as service:
-            (inbox / "old.md").write_bytes(article("Older", "2026-11-20T08:00:00Z"))
-            await until(lambda: titles(redis_client, keys) == ["Older"], "the first version")
-            (inbox / "new.md").write_bytes(article("Newer", "2026-11-21T08:00:00Z"))
-            await until(lambda: titles(redis_client, keys) == ["Newer"], "the newer version")
-            os.unlink(inbox / "new.md")
-            await until(lambda: titles(redis_client, keys) == ["Older"], "the other file", 5)
+            await drop_two_versions(inbox, redis_client, keys)
+            await rm_the_newer(inbox, redis_client, keys)
             await quiet(service, 0.5)
 
     run(scenario())
-    [entry] = changelog(redis_client, keys)
-    assert entry["forced"] == "1"
-    assert orjson.loads(entry["article"])["source"]["path"] == "old.md"
-    assert tombstones(redis_client, keys) == []
+    assert_the_older_republished(redis_client, keys)
 
 
 def test_after_a_restart_rm_of_one_of_two_providers_still_publishes_the_other(
@@ -108,10 +121,7 @@ def test_after_a_restart_rm_of_one_of_two_providers_still_publishes_the_other(
 
     async def first_run() -> None:
         async with running(settings) as service:
-            (inbox / "old.md").write_bytes(article("Older", "2026-11-20T08:00:00Z"))
-            await until(lambda: titles(redis_client, keys) == ["Older"], "the first version")
-            (inbox / "new.md").write_bytes(article("Newer", "2026-11-21T08:00:00Z"))
-            await until(lambda: titles(redis_client, keys) == ["Newer"], "the newer version")
+            await drop_two_versions(inbox, redis_client, keys)
             await quiet(service, 0.3)
 
     async def after_restart() -> None:
@@ -119,15 +129,12 @@ def test_after_a_restart_rm_of_one_of_two_providers_still_publishes_the_other(
             await until(lambda: service.backfill.done.is_set(), "the backfill")
             assert service.flow.totals.unchanged == 2
             assert service.flow.totals.seen == 2
-            os.unlink(inbox / "new.md")
-            await until(lambda: titles(redis_client, keys) == ["Older"], "the other file", 5)
+            await rm_the_newer(inbox, redis_client, keys)
             await quiet(service, 0.5)
 
     run(first_run())
     run(after_restart())
-    [entry] = changelog(redis_client, keys)
-    assert entry["forced"] == "1"
-    assert tombstones(redis_client, keys) == []
+    assert_the_older_republished(redis_client, keys)
 
 
 def test_deleting_an_old_provider_a_rename_or_an_after_action_retracts_nothing(
