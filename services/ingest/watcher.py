@@ -1,4 +1,8 @@
-"""Live file events: inotify (via watchfiles) turned into settler offers and queue forgets."""
+"""Live file events turned into settler offers and queue forgets.
+
+On Linux the events come from inotify on the event loop (``inotify_events``); elsewhere, or
+without the ``inotify_simple`` wheel, from watchfiles (which polls every ``STEP_MS``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import stat as stat_module
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
@@ -19,13 +24,25 @@ from newsdrop.shared.files import NameRules, is_candidate_name, is_ignored_name
 from newsdrop.shared.logging import get_logger
 from newsdrop.shared.retry import backoff_seconds
 
+try:
+    from newsdrop.ingest.inotify_events import COALESCE_SECONDS, EventsLostError, InotifyEvents
+
+    HAVE_INOTIFY = sys.platform.startswith("linux")
+except ImportError:  # pragma: no cover - not Linux: the dependency is Linux-only
+    HAVE_INOTIFY = False
+
+    class EventsLostError(Exception):  # type: ignore[no-redef]  # never raised here
+        pass
+
+
 log = get_logger(__name__)
 
-# watchfiles groups events for up to `debounce` ms and yields once nothing new came for
-# `step` ms. Its defaults (1600/50) would add up to 1.6 s of latency; these keep a rename-in
-# to a few ms while still grouping bursts. The watch thread wakes (and takes the GIL) every
-# `step` ms even when nothing happens: measured idle, empty inbox, 20 s: step 1 ms 0.53 CPU-s
-# (2.6 % of a core), 5 ms 0.16 (0.8 %), 10 ms 0.15; 5 ms adds ~4 ms to a rename-in.
+# The watchfiles backend (not Linux). It groups events for up to `debounce` ms and yields
+# once nothing new came for `step` ms. Its defaults (1600/50) would add up to 1.6 s of
+# latency; these keep a rename-in to ~10 ms while still grouping bursts. The watch thread
+# wakes (and takes the GIL) every `step` ms even when nothing happens: measured idle, empty
+# inbox, 20 s: step 1 ms 0.53 CPU-s (2.6 % of a core), 5 ms 0.16 (0.8 %), 10 ms 0.15; in
+# `make bench` a rename-in took p50 6 ms at step 1 and 12 ms at step 5 (2026-12-03).
 DEBOUNCE_MS = 50
 STEP_MS = 5
 # A watch that ran this long was healthy: the next failure starts the back-off from 1 s again.
@@ -59,8 +76,13 @@ def undecodable_name(exc: BaseException) -> bool:
     return UNDECODABLE_PATH in str(exc)
 
 
+INOTIFY = "inotify"
+WATCHFILES = "watchfiles"
+DEFAULT_BACKEND = INOTIFY if HAVE_INOTIFY else WATCHFILES
+
+
 class Watcher:
-    """Turns inotify events (via watchfiles) into settler offers and ready-queue forgets."""
+    """Turns file events (inotify, or watchfiles) into settler offers and ready-queue forgets."""
 
     def __init__(
         self,
@@ -71,8 +93,10 @@ class Watcher:
         refuse: Refuse,
         *,
         enabled: bool = True,
+        backend: str = DEFAULT_BACKEND,
     ) -> None:
         self.inbox = inbox
+        self.backend = backend  # INOTIFY or WATCHFILES
         self.enabled = enabled  # NEWSDROP_WATCH=false: armed at once, no events
         self.root = str(inbox)
         self.real_root = os.path.realpath(inbox)
@@ -130,6 +154,9 @@ class Watcher:
                 if undecodable_name(exc):
                     log.info("watcher_rearmed", why="file name is not UTF-8")
                     continue
+                if isinstance(exc, EventsLostError):
+                    log.warning("watcher_rearmed", why=str(exc))
+                    continue
                 if folder_identity(self.inbox) is None:
                     await self._await_inbox(stop)
                     continue
@@ -174,6 +201,55 @@ class Watcher:
         local_stop.set()
 
     async def _watch(
+        self, stop: asyncio.Event, once_armed: Callable[[], Awaitable[object]] | None
+    ) -> None:
+        if self.backend == INOTIFY:
+            await self._watch_inotify(stop, once_armed)
+        else:
+            await self._watch_watchfiles(stop, once_armed)
+
+    def _open_inotify(self) -> InotifyEvents:
+        events = InotifyEvents(self.root, self._keep)
+        try:
+            events.watch_tree(self.root)
+        except BaseException:
+            events.close()
+            raise
+        return events
+
+    async def _watch_inotify(
+        self, stop: asyncio.Event, once_armed: Callable[[], Awaitable[object]] | None
+    ) -> None:
+        """Read inotify when it has events (the descriptor is on the loop only while waiting
+        for the next batch); returns when ``stop`` is set or the inbox itself went away."""
+        events = await asyncio.to_thread(self._open_inotify)  # (walks the folders)
+        loop = asyncio.get_running_loop()
+        readable = asyncio.Event()
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            self.armed.set()
+            if once_armed is not None:  # a restart: what came while no watch was armed
+                await once_armed()
+            while not events.root_gone and not stop.is_set():
+                readable.clear()
+                loop.add_reader(events.fd, readable.set)
+                waiting = asyncio.ensure_future(readable.wait())
+                try:
+                    await asyncio.wait((waiting, stopped), return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    waiting.cancel()
+                    loop.remove_reader(events.fd)
+                if stop.is_set():
+                    return
+                await asyncio.sleep(COALESCE_SECONDS)  # the rest of the burst joins the batch
+                changes = events.read()
+                if changes:
+                    self.handle(changes)
+        finally:
+            stopped.cancel()
+            events.close()
+
+    async def _watch_watchfiles(
         self, stop: asyncio.Event, once_armed: Callable[[], Awaitable[object]] | None
     ) -> None:
         changes_iter = awatch(
