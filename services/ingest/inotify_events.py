@@ -10,7 +10,10 @@ batch: created, modified, closed).
 The tree is watched the way watchfiles' backend (notify) does it: every folder gets a
 watch, a folder created or moved in gets watches for its whole subtree, a folder moved out
 loses them. Symlinked folders are not followed. A full kernel queue (``IN_Q_OVERFLOW``)
-raises ``EventsLostError``: the watcher re-arms and rescans.
+raises ``EventsLostError``: the watcher re-arms and rescans. Past the watch limit
+(``fs.inotify.max_user_watches``) the folders that got no watch are counted in
+``unwatched`` (the rescan finds their files); only the root itself failing raises
+``WatchLimitError``.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ ADDED = flags.CREATE | flags.MOVED_TO
 DELETED = flags.DELETE | flags.MOVED_FROM
 
 OVERFLOWED = "inotify event queue overflowed (fs.inotify.max_queued_events)"
+WATCH_LIMIT = "inotify watch limit reached (fs.inotify.max_user_watches)"
 
 Keep = Callable[[Change, str], bool]
 
@@ -85,6 +89,7 @@ class InotifyEvents:
         self._inotify = INotify(nonblocking=True)
         self._paths: dict[int, str] = {}  # watch descriptor -> folder path
         self._root_wd = -1
+        self.unwatched = 0  # folders left without a watch: the watch limit was reached
 
     @property
     def fd(self) -> int:
@@ -101,13 +106,13 @@ class InotifyEvents:
             try:
                 wd = self._inotify.add_watch(folder, MASK)
             except OSError as exc:
-                if exc.errno == errno.ENOSPC:
-                    raise WatchLimitError(
-                        exc.errno, "inotify watch limit reached (fs.inotify.max_user_watches)"
-                    ) from exc
                 if folder == self.root:
+                    if exc.errno == errno.ENOSPC:
+                        raise WatchLimitError(exc.errno, WATCH_LIMIT) from exc
                     raise
-                continue  # permission denied, or gone meanwhile
+                if exc.errno == errno.ENOSPC:
+                    self.unwatched += 1
+                continue  # permission denied, gone meanwhile, or over the watch limit
             self._paths[wd] = folder
             if folder == self.root:
                 self._root_wd = wd

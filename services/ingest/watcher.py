@@ -25,13 +25,21 @@ from newsdrop.shared.logging import get_logger
 from newsdrop.shared.retry import backoff_seconds
 
 try:
-    from newsdrop.ingest.inotify_events import COALESCE_SECONDS, EventsLostError, InotifyEvents
+    from newsdrop.ingest.inotify_events import (
+        COALESCE_SECONDS,
+        EventsLostError,
+        InotifyEvents,
+        WatchLimitError,
+    )
 
     HAVE_INOTIFY = sys.platform.startswith("linux")
 except ImportError:  # pragma: no cover - not Linux: the dependency is Linux-only
     HAVE_INOTIFY = False
 
     class EventsLostError(Exception):  # type: ignore[no-redef]  # never raised here
+        pass
+
+    class WatchLimitError(OSError):  # type: ignore[no-redef]  # never raised here
         pass
 
 
@@ -106,6 +114,7 @@ class Watcher:
         self.refuse = refuse
         self.armed = asyncio.Event()
         self.inbox_missing = False  # readiness: the inbox is gone, waiting for it to return
+        self.unwatched = 0  # folders with no inotify watch (over the limit): rescan only
 
     def relative(self, path: str) -> str | None:
         try:
@@ -149,7 +158,12 @@ class Watcher:
                 await self._await_inbox(stop)
                 continue
             except Exception as exc:  # (watchfiles raises ExceptionGroup, an Exception)
-                self.armed.clear()
+                # Past the watch limit the inbox stays served, by the rescan alone, while the
+                # watch is retried: no backfill waits for a limit that may never move.
+                if isinstance(exc, WatchLimitError):
+                    self.armed.set()
+                else:
+                    self.armed.clear()
                 restarted = True
                 if undecodable_name(exc):
                     log.info("watcher_rearmed", why="file name is not UTF-8")
@@ -223,6 +237,8 @@ class Watcher:
         """Read inotify when it has events (the descriptor is on the loop only while waiting
         for the next batch); returns when ``stop`` is set or the inbox itself went away."""
         events = await asyncio.to_thread(self._open_inotify)  # (walks the folders)
+        self.unwatched = 0
+        self._note_unwatched(events)
         loop = asyncio.get_running_loop()
         readable = asyncio.Event()
         stopped = asyncio.ensure_future(stop.wait())
@@ -243,11 +259,23 @@ class Watcher:
                     return
                 await asyncio.sleep(COALESCE_SECONDS)  # the rest of the burst joins the batch
                 changes = events.read()
+                self._note_unwatched(events)
                 if changes:
                     self.handle(changes)
         finally:
             stopped.cancel()
             events.close()
+
+    def _note_unwatched(self, events: InotifyEvents) -> None:
+        """One warning each time more folders are left without a watch."""
+        if events.unwatched > self.unwatched:
+            self.unwatched = events.unwatched
+            log.warning(
+                "watch_limit_reached",
+                unwatched_folders=self.unwatched,
+                setting="fs.inotify.max_user_watches",
+                found_by="rescan (NEWSDROP_RESCAN_SECONDS)",
+            )
 
     async def _watch_watchfiles(
         self, stop: asyncio.Event, once_armed: Callable[[], Awaitable[object]] | None
