@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import signal
 import stat as stat_module
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from newsdrop.shared.contract import Source, ingested_pairs
 from newsdrop.shared.keys import Keys
 from newsdrop.shared.parse import FutureLimit, Parsed, Reason, parse_article, size_rejection
 from newsdrop.shared.partitions import partition_of_article
+from newsdrop.shared.pdeathsig import die_with_parent
 from newsdrop.shared.wire import xadd_command
 
 READ_CHUNK = 1 << 20
@@ -140,6 +142,17 @@ def process(job: Job, config: ParseConfig) -> FileOutcome:
 def process_chunk(jobs: list[Job], config: ParseConfig) -> list[FileOutcome]:
     """A chunk of jobs in one call, so process-pool IPC is paid once per chunk."""
     return [process(job, config) for job in jobs]
+
+
+def init_worker(parent: int) -> None:
+    """Run first in each parser process. It ignores SIGINT: a Ctrl-C at a terminal reaches the
+    whole process group, and ingest stops the pool itself (no KeyboardInterrupt traceback
+    per worker). It dies with ingest (SIGTERM when its parent dies, Linux): ingest killed
+    (kill -9, the OOM killer) leaves no idle parser processes behind, as it did before."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
+    if os.getppid() != parent:  # ingest died before that took effect
+        os._exit(0)
 
 
 def warm_up() -> int:

@@ -9,7 +9,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from newsdrop.ingest.jobs import Job, ParseConfig, process_chunk, warm_up
+from newsdrop.ingest.jobs import Job, ParseConfig, init_worker, process_chunk, warm_up
 from newsdrop.ingest.outcomes import FileOutcome
 from newsdrop.shared.logging import get_logger
 
@@ -74,7 +74,12 @@ class ParserPool:
             # spawn, not fork: the parent has threads (watcher, executor) and fork would copy
             # their locks mid-flight.
             context = multiprocessing.get_context("spawn")
-            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=context,
+                initializer=init_worker,
+                initargs=(os.getpid(),),
+            )
             log.info("parser_pool_started", workers=self.workers)
         return self._executor
 
