@@ -40,7 +40,10 @@ FILE_EVENTS = (
     | flags.ATTRIB
 )
 SELF_EVENTS = flags.DELETE_SELF | flags.MOVE_SELF
-MASK = FILE_EVENTS | SELF_EVENTS | flags.DONT_FOLLOW
+# The inbox itself may be a symlink to its folder (followed, as watchfiles does); a folder
+# below it never is (``folders`` does not follow them; DONT_FOLLOW closes the race).
+ROOT_MASK = FILE_EVENTS | SELF_EVENTS
+MASK = ROOT_MASK | flags.DONT_FOLLOW
 ADDED = flags.CREATE | flags.MOVED_TO
 DELETED = flags.DELETE | flags.MOVED_FROM
 
@@ -104,7 +107,7 @@ class InotifyEvents:
         what appears later raises events and what was there already is listed)."""
         for folder in folders(top):
             try:
-                wd = self._inotify.add_watch(folder, MASK)
+                wd = self._inotify.add_watch(folder, ROOT_MASK if folder == self.root else MASK)
             except OSError as exc:
                 if folder == self.root:
                     if exc.errno == errno.ENOSPC:

@@ -162,13 +162,20 @@ def test_an_overflowed_event_queue_is_an_error_not_silence(tmp_path: Path) -> No
         events.close()
 
 
+@pytest.mark.parametrize("linked", [False, True], ids=["folder", "symlinked-inbox"])
 @pytest.mark.parametrize("backend", [INOTIFY, WATCHFILES])
 def test_both_backends_hand_a_renamed_in_file_to_the_ready_queue(
-    tmp_path: Path, backend: str
+    tmp_path: Path, backend: str, linked: bool
 ) -> None:
-    """The watchfiles backend is what other platforms run: it stays tested here too."""
+    """The watchfiles backend is what other platforms run: it stays tested here too. An
+    inbox that is a symlink to its folder is watched through the link by both."""
     inbox = tmp_path / "inbox"
-    (inbox / "sub").mkdir(parents=True)
+    if linked:
+        (tmp_path / "real" / "sub").mkdir(parents=True)
+        inbox.symlink_to(tmp_path / "real")
+    else:
+        (inbox / "sub").mkdir(parents=True)
+    target = "c.md" if linked else "sub/c.md"  # (the link's own folder is the case to prove)
     source = tmp_path / "c.md"
     source.write_text("x")
     written = time.time() - 10  # (ctime after mtime: the evidence of a rename without a probe)
@@ -192,7 +199,7 @@ def test_both_backends_hand_a_renamed_in_file_to_the_ready_queue(
             # its watch is set up in a thread shortly after `armed` (in the service, the
             # backfill's scan covers that gap); inotify's exists before `armed` is set
             await asyncio.sleep(0.5)
-        os.rename(source, inbox / "sub" / "c.md")
+        os.rename(source, inbox / target)
         try:
             items, _ = await asyncio.wait_for(ready.take(10), 10)
         finally:
@@ -202,7 +209,7 @@ def test_both_backends_hand_a_renamed_in_file_to_the_ready_queue(
         return items
 
     items = asyncio.run(scenario())
-    assert [relative for relative, _ in items] == ["sub/c.md"]
+    assert [relative for relative, _ in items] == [target]
 
 
 class LimitedINotify(INotify):
@@ -297,3 +304,18 @@ def test_past_the_watch_limit_the_inbox_is_served_by_the_rescan_and_the_watch_re
     assert armed_without_a_watch
     assert rescans == 1  # the re-armed watch asked for a rescan of what it missed
     assert taken == ["d.md"]
+
+
+def test_an_inbox_that_is_a_symlink_to_its_folder_is_watched_through_it(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    (real / "sub").mkdir(parents=True)
+    link = tmp_path / "inbox"
+    link.symlink_to(real)
+    events = opened(link)
+    try:
+        (real / "a.md").write_text("x")
+        (real / "sub" / "b.md").write_text("x")
+        wanted = {(Change.added, str(link / "a.md")), (Change.added, str(link / "sub" / "b.md"))}
+        assert wanted <= read_until(events, wanted)
+    finally:
+        events.close()
