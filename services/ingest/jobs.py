@@ -147,8 +147,9 @@ def process_chunk(jobs: list[Job], config: ParseConfig) -> list[FileOutcome]:
 def init_worker(parent: int) -> None:
     """Run first in each parser process. It ignores SIGINT: a Ctrl-C at a terminal reaches the
     whole process group, and ingest stops the pool itself (no KeyboardInterrupt traceback
-    per worker). It dies with ingest (SIGTERM when its parent dies, Linux): ingest killed
-    (kill -9, the OOM killer) leaves no idle parser processes behind, as it did before."""
+    per worker). It dies with ingest (SIGTERM when its parent dies, Linux; the pool starts
+    its processes from the event loop's thread, which lives as long as ingest): an ingest
+    killed with SIGKILL or by the OOM killer leaves no idle parser processes behind."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent()
     if os.getppid() != parent:  # ingest died before that took effect
