@@ -12,8 +12,8 @@ watch, a folder created or moved in gets watches for its whole subtree, a folder
 loses them. Symlinked folders are not followed. A full kernel queue (``IN_Q_OVERFLOW``)
 raises ``EventsLostError``: the watcher re-arms and rescans. Past the watch limit
 (``fs.inotify.max_user_watches``) the folders that got no watch are counted in
-``unwatched`` (the rescan finds their files); only the root itself failing raises
-``WatchLimitError``.
+``unwatched`` (the rescan finds their files); only the root itself failing, or no inotify
+instance left (``fs.inotify.max_user_instances``), raises ``WatchLimitError``.
 """
 
 from __future__ import annotations
@@ -49,6 +49,10 @@ DELETED = flags.DELETE | flags.MOVED_FROM
 
 OVERFLOWED = "inotify event queue overflowed (fs.inotify.max_queued_events)"
 WATCH_LIMIT = "inotify watch limit reached (fs.inotify.max_user_watches)"
+INSTANCE_LIMIT = (
+    "no inotify instance left (fs.inotify.max_user_instances, shared by every container of "
+    "the same user; or the open-file limit)"
+)
 
 Keep = Callable[[Change, str], bool]
 
@@ -58,7 +62,8 @@ class EventsLostError(Exception):
 
 
 class WatchLimitError(OSError):
-    """No more inotify watches can be added (fs.inotify.max_user_watches)."""
+    """A kernel limit leaves the inbox itself without a watch: no inotify instance
+    (fs.inotify.max_user_instances) or no watch for its folder (fs.inotify.max_user_watches)."""
 
 
 def folders(root: str) -> Iterator[str]:
@@ -89,7 +94,12 @@ class InotifyEvents:
         self.root = root
         self.keep = keep
         self.root_gone = False  # the root folder was deleted or moved: the watch is over
-        self._inotify = INotify(nonblocking=True)
+        try:
+            self._inotify = INotify(nonblocking=True)
+        except OSError as exc:
+            if exc.errno == errno.EMFILE:  # the per-user instance limit (or the fd limit)
+                raise WatchLimitError(exc.errno, INSTANCE_LIMIT) from exc
+            raise
         self._paths: dict[int, str] = {}  # watch descriptor -> folder path
         self._root_wd = -1
         self.unwatched = 0  # folders left without a watch: the watch limit was reached

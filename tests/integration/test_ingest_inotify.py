@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -319,3 +322,37 @@ def test_an_inbox_that_is_a_symlink_to_its_folder_is_watched_through_it(tmp_path
         assert wanted <= read_until(events, wanted)
     finally:
         events.close()
+
+
+NO_INSTANCE_LEFT = """
+import errno, os, sys
+from inotify_simple import INotify
+from newsdrop.ingest.inotify_events import InotifyEvents, WatchLimitError
+INotify().close()  # (inotify_simple finds libc on its first use, with a subprocess)
+held = []
+while True:  # the process's descriptors used up, as the kernel would refuse inotify_init
+    try:
+        held.append(os.open(os.devnull, os.O_RDONLY))
+    except OSError as exc:
+        assert exc.errno == errno.EMFILE
+        break
+try:
+    InotifyEvents(sys.argv[1], lambda change, path: True)
+except WatchLimitError as exc:
+    print("WatchLimitError", exc.errno == errno.EMFILE, exc.strerror)
+"""
+
+
+def test_no_inotify_instance_left_is_a_watch_limit_error(tmp_path: Path) -> None:
+    """inotify_init answers EMFILE (the instance limit, or the open-file limit, as here):
+    the same WatchLimitError as a root without a watch, so the inbox stays served."""
+    done = subprocess.run(
+        [sys.executable, "-c", NO_INSTANCE_LEFT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256)),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("WatchLimitError True no inotify instance left"), done.stdout
+    assert "max_user_instances" in done.stdout
