@@ -127,6 +127,7 @@ def build_service(
     )
     metrics.backlog.set_function(lambda: len(ready))
     metrics.settling.set_function(lambda: len(settler))
+    metrics.unwatched_folders.set_function(lambda: watcher.unwatched)
     return IngestService(
         service_config(settings, inbox),
         redis=client,

@@ -35,6 +35,7 @@ class IngestMetrics:
     backfill_done: Gauge
     backfill_found: Gauge
     backfill_processed: Gauge
+    unwatched_folders: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> IngestMetrics:
@@ -111,5 +112,10 @@ class IngestMetrics:
             backfill_processed=gauge(
                 "newsdrop_ingest_backfill_processed_files",
                 "Backfill files handled so far (published, rejected, unchanged or touched).",
+            ),
+            unwatched_folders=gauge(
+                "newsdrop_ingest_unwatched_folders",
+                "Inbox folders without an inotify watch (fs.inotify.max_user_watches reached): "
+                "only the rescan finds their files.",
             ),
         )

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import os
 from pathlib import Path
 
+import pytest
 import redis
 
 from newsdrop.ingest.app import build_service
 from newsdrop.ingest.rescan import DISCOVERY_SHARE, SAFETY_NET_SHARE
+from newsdrop.ingest.watcher import HAVE_INOTIFY
 from newsdrop.shared.keys import Keys
 
 from .ingest_support import (
@@ -129,3 +132,50 @@ def test_the_backfill_streams_with_a_bounded_number_of_files_in_the_flow(
 
     run(scenario())
     assert redis_client.xlen(keys.rejected) == 600
+
+
+@pytest.mark.skipif(not HAVE_INOTIFY, reason="inotify is Linux only")
+def test_folders_past_the_watch_limit_are_served_by_the_rescan_and_exposed_as_a_metric(
+    tmp_path: Path,
+    corpus: Path,
+    redis_url: str,
+    keys: Keys,
+    redis_client: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The kernel refuses watches past a budget (as fs.inotify.max_user_watches would): the
+    inbox and one of its two folders are watched, the other is not, and the gauge says so.
+    Files dropped into both after the backfill arrive: the unwatched folder's by the rescan
+    (no event can come from it)."""
+    from inotify_simple import INotify
+
+    from newsdrop.ingest import inotify_events
+
+    class TwoWatches(INotify):  # the real inotify, with a watch limit of two
+        left = 2
+
+        def add_watch(self, path: object, mask: int) -> int:
+            if TwoWatches.left <= 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            TwoWatches.left -= 1
+            wd: int = super().add_watch(path, mask)
+            return wd
+
+    monkeypatch.setattr(inotify_events, "INotify", TwoWatches)
+    inbox = tmp_path / "inbox"
+    for name in ("a", "b"):
+        (inbox / name).mkdir(parents=True)
+    one, two = articles(corpus, 2)
+    settings = ingest_settings(inbox, redis_url, keys, rescan_seconds=0.5, settle_seconds=0.1)
+
+    async def scenario() -> None:
+        async with running(settings) as service:
+            await until(lambda: service.watcher.unwatched == 1, "the watch to be armed")
+            registry = service.metrics.registry
+            assert registry.get_sample_value("newsdrop_ingest_unwatched_folders") == 1
+            rename_in(tmp_path / "out-a", inbox / "a", "1.md", one)
+            rename_in(tmp_path / "out-b", inbox / "b", "2.md", two)
+            await until(lambda: redis_client.xlen(keys.ingested) == 2, "both files")
+        assert sorted(paths(redis_client, keys.ingested)) == ["a/1.md", "b/2.md"]
+
+    run(scenario())

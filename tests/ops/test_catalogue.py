@@ -18,7 +18,7 @@ from tests.ops.catalogue import (
 )
 
 # A gauge or histogram names its unit (plural, base units); these few are 0/1 states.
-UNITS = ("_seconds", "_bytes", "_files", "_entries")
+UNITS = ("_seconds", "_bytes", "_files", "_folders", "_entries")
 STATES = {"newsdrop_ready", "newsdrop_ready_check", "newsdrop_ingest_backfill_done"}
 
 
