@@ -66,12 +66,20 @@ def test_up_at_a_terminal_shows_a_live_summary_and_logs_to_files(tmp_path: Path)
     files = sorted((corpus_dir() / "news").glob("*.md"))[:20]
     for path in files:
         shutil.copy(path, inbox / path.name)
-    for n in range(GENERATED):  # enough for a backfill that lasts a few refreshes
+    for n in range(GENERATED):  # a backfill of some size (its speed varies with the machine)
         (inbox / f"gen-{n}.md").write_text(
             f"---\ntitle: Generated {n}\nwebUrl: https://example.com/generated/{n}\n"
             "publishedDateTime: 2026-01-01T00:00:00Z\n---\nBody\n"
         )
     (inbox / "broken.md").write_bytes(b"---\ntitle: [unclosed\n---\n")
+    # One file still open for writing (the lease probe sees the writer) holds the backfill
+    # open however fast the machine reads the rest, so the bar is shown for sure.
+    writer = (inbox / "held.md").open("w")
+    writer.write(
+        "---\ntitle: Held\nwebUrl: https://example.com/held\n"
+        "publishedDateTime: 2026-01-01T00:00:00Z\n---\nBody\n"
+    )
+    writer.flush()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "NEWSDROP_"))}
     env |= {
         "NEWSDROP_INGEST_PORT": str(free_port()),
@@ -93,10 +101,11 @@ def test_up_at_a_terminal_shows_a_live_summary_and_logs_to_files(tmp_path: Path)
     terminal = Terminal(argv, env, tmp_path)
     try:
         terminal.wait_for("newsdrop is up", timeout=30)
-        total = len(files) + GENERATED + 1
+        total = len(files) + GENERATED + 2
         terminal.wait_for(rf"━+ backfill [\d,]+/{total:,}  published [\d,]+  rejected", 60)
+        writer.close()  # the held file settles: the backfill can end
         # the backfill's outcome (the last summary line shown), once the store caught up
-        published = len(files) + GENERATED
+        published = len(files) + GENERATED + 1
         want = f"live  published {published:,}  rejected 1  unchanged 0  |  store applied"
         terminal.wait_for(re.escape(want) + r" [1-9][\d,]*  lag 0", timeout=60)
         terminal.wait_for(r"ingest warning file_rejected .*broken\.md", timeout=10)
@@ -105,6 +114,7 @@ def test_up_at_a_terminal_shows_a_live_summary_and_logs_to_files(tmp_path: Path)
         os.kill(terminal.process.pid, signal.SIGINT)
         assert terminal.process.wait(timeout=30) == 0
     finally:
+        writer.close()
         if terminal.process.poll() is None:
             terminal.process.kill()
             terminal.process.wait()
