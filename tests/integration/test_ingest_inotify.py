@@ -6,7 +6,6 @@ No Redis here: the watcher's output is the settler's offers and the ready queue.
 from __future__ import annotations
 
 import asyncio
-import errno
 import os
 import resource
 import subprocess
@@ -15,10 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from inotify_simple import INotify
 from watchfiles import Change
 
-from newsdrop.ingest import inotify_events
 from newsdrop.ingest import watcher as watcher_module
 from newsdrop.ingest.file_stat import FileStat
 from newsdrop.ingest.inotify_events import EventsLostError, InotifyEvents, WatchLimitError
@@ -26,6 +23,8 @@ from newsdrop.ingest.ready_queue import ReadyQueue
 from newsdrop.ingest.settler import Settler
 from newsdrop.ingest.watcher import HAVE_INOTIFY, INOTIFY, WATCHFILES, Watcher
 from newsdrop.shared.files import NameRules
+
+from .watch_budget import limit_watches
 
 pytestmark = pytest.mark.skipif(not HAVE_INOTIFY, reason="inotify is Linux only")
 
@@ -215,27 +214,12 @@ def test_both_backends_hand_a_renamed_in_file_to_the_ready_queue(
     assert [relative for relative, _ in items] == [target]
 
 
-class LimitedINotify(INotify):
-    """The real inotify, with a watch limit of ``budget`` (as ``max_user_watches`` would
-    set it: the kernel answers ENOSPC past it)."""
-
-    budget = 0
-
-    def add_watch(self, path: object, mask: int) -> int:
-        if LimitedINotify.budget <= 0:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        LimitedINotify.budget -= 1
-        wd: int = super().add_watch(path, mask)
-        return wd
-
-
 def test_folders_past_the_watch_limit_are_counted_and_the_rest_still_watched(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("a", "b", "c", "d"):
         (tmp_path / name).mkdir()
-    monkeypatch.setattr(inotify_events, "INotify", LimitedINotify)
-    LimitedINotify.budget = 3  # the root and two of the four folders
+    limit_watches(monkeypatch, 3)  # the root and two of the four folders
     events = opened(tmp_path)
     try:
         assert events.unwatched == 2
@@ -252,8 +236,7 @@ def test_folders_past_the_watch_limit_are_counted_and_the_rest_still_watched(
 def test_a_root_past_the_watch_limit_is_a_watch_limit_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(inotify_events, "INotify", LimitedINotify)
-    LimitedINotify.budget = 0
+    limit_watches(monkeypatch, 0)
     events = InotifyEvents(str(tmp_path), keep_all)
     try:
         with pytest.raises(WatchLimitError, match="max_user_watches"):
@@ -267,9 +250,8 @@ def test_past_the_watch_limit_the_inbox_is_served_by_the_rescan_and_the_watch_re
 ) -> None:
     """No watch at all (the root is over the limit): armed anyway, so the backfill runs and
     ingest is ready (the rescan finds files); once watches are free again, events come."""
-    monkeypatch.setattr(inotify_events, "INotify", LimitedINotify)
+    limited = limit_watches(monkeypatch, 0)
     monkeypatch.setattr(watcher_module, "backoff_seconds", lambda *a, **k: 0.2)
-    LimitedINotify.budget = 0
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     source = tmp_path / "d.md"
@@ -294,7 +276,7 @@ def test_past_the_watch_limit_the_inbox_is_served_by_the_rescan_and_the_watch_re
         try:
             await asyncio.wait_for(watcher.armed.wait(), 5)
             armed_without_a_watch = not task.done()
-            LimitedINotify.budget = 10  # watches freed: the retry arms a real watch
+            limited.budget = 10  # watches freed: the retry arms a real watch
             await asyncio.wait_for(rescanned.wait(), 5)
             os.rename(source, inbox / "d.md")
             items, _ = await asyncio.wait_for(ready.take(10), 5)

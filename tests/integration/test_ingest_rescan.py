@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import errno
 import os
 from pathlib import Path
 
@@ -147,21 +146,9 @@ def test_folders_past_the_watch_limit_are_served_by_the_rescan_and_exposed_as_a_
     inbox and one of its two folders are watched, the other is not, and the gauge says so.
     Files dropped into both after the backfill arrive: the unwatched folder's by the rescan
     (no event can come from it)."""
-    from inotify_simple import INotify
+    from .watch_budget import limit_watches
 
-    from newsdrop.ingest import inotify_events
-
-    class TwoWatches(INotify):  # the real inotify, with a watch limit of two
-        left = 2
-
-        def add_watch(self, path: object, mask: int) -> int:
-            if TwoWatches.left <= 0:
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            TwoWatches.left -= 1
-            wd: int = super().add_watch(path, mask)
-            return wd
-
-    monkeypatch.setattr(inotify_events, "INotify", TwoWatches)
+    limit_watches(monkeypatch, 2)  # the inbox and one of its two folders
     inbox = tmp_path / "inbox"
     for name in ("a", "b"):
         (inbox / name).mkdir(parents=True)
