@@ -48,7 +48,8 @@ ADDED = flags.CREATE | flags.MOVED_TO
 DELETED = flags.DELETE | flags.MOVED_FROM
 
 OVERFLOWED = "inotify event queue overflowed (fs.inotify.max_queued_events)"
-WATCH_LIMIT = "inotify watch limit reached (fs.inotify.max_user_watches)"
+MAX_USER_WATCHES = "fs.inotify.max_user_watches"
+WATCH_LIMIT = f"inotify watch limit reached ({MAX_USER_WATCHES})"
 INSTANCE_LIMIT = (
     "no inotify instance left (fs.inotify.max_user_instances, shared by every container of "
     "the same user; or the open-file limit)"

@@ -27,6 +27,7 @@ from newsdrop.shared.retry import backoff_seconds
 try:
     from newsdrop.ingest.inotify_events import (
         COALESCE_SECONDS,
+        MAX_USER_WATCHES,
         EventsLostError,
         InotifyEvents,
         WatchLimitError,
@@ -162,6 +163,7 @@ class Watcher:
                 # watch is retried: no backfill waits for a limit that may never move.
                 if isinstance(exc, WatchLimitError):
                     self.armed.set()
+                    self.unwatched = max(self.unwatched, 1)  # the inbox's own folder at least
                 else:
                     self.armed.clear()
                 restarted = True
@@ -273,7 +275,7 @@ class Watcher:
             log.warning(
                 "watch_limit_reached",
                 unwatched_folders=self.unwatched,
-                setting="fs.inotify.max_user_watches",
+                setting=MAX_USER_WATCHES,
                 found_by="rescan (NEWSDROP_RESCAN_SECONDS)",
             )
 
